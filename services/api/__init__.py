@@ -1,0 +1,1 @@
+"""The api service: REST and websocket fan-out of trends.scored, and the static frontend."""

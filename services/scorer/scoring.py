@@ -1,0 +1,255 @@
+"""Trend scores: a time-decayed sum of per-source rank points, plus agreement, velocity, hype.
+
+For one title, window ``w`` and event time ``t`` (the latest ``observed_at`` seen, never the
+wall clock, so replaying the same observations gives the same scores):
+
+    points_s   = weight_s · (1 + R − rank_s) / R                      (R = max_rank)
+    decay_s    = 0.5 ^ ((t − seen_s) / half_life_w), 0 once t − seen_s > horizon_w
+    sources    = Σ_s points_s · decay_s
+    agreement  = agreement_bonus · (n_active − 1) · sources / n_active
+    velocity   = velocity_weight · Σ_s max(0, prev_rank_s − rank_s) / R · decay_s
+    hype       = hype_weight · hype_score / 100
+    raw        = sources + agreement + velocity + hype
+    score      = 100 · raw / max(raw over current titles in w)
+
+A title is published for a window when its score moves by at least ``min_score_change``,
+its rank changes, or it enters the board.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from trendkit.contracts import (
+    WINDOWS,
+    Provenance,
+    ScoreComponents,
+    TitleClassified,
+    TrendScored,
+    Window,
+    derive_event_id,
+)
+
+SCORER_VERSION = "skeleton-1"
+
+
+@dataclass(frozen=True)
+class ScoringParams:
+    """The knobs of the formula above."""
+
+    max_rank: int = 100
+    half_life_hours: dict[str, float] = field(
+        default_factory=lambda: {"live": 3.0, "day": 12.0, "week": 48.0}
+    )
+    horizon_hours: dict[str, float] = field(
+        default_factory=lambda: {"live": 6.0, "day": 24.0, "week": 168.0}
+    )
+    source_weights: dict[str, float] = field(default_factory=dict)
+    agreement_bonus: float = 0.15
+    velocity_weight: float = 0.5
+    hype_weight: float = 0.1
+    min_score_change: float = 0.5
+
+    def time_scaled(self, factor: float) -> ScoringParams:
+        """Return these params with half-lives and horizons divided by ``factor``.
+
+        A replay at N× speed compresses event time N-fold; scaling the windows by the
+        same factor keeps decay visible in the demo. Production runs use factor 1.
+        """
+        return replace(
+            self,
+            half_life_hours={w: h / factor for w, h in self.half_life_hours.items()},
+            horizon_hours={w: h / factor for w, h in self.horizon_hours.items()},
+        )
+
+
+@dataclass
+class SourceSighting:
+    """The latest sighting of a title on one source."""
+
+    rank: int
+    seen_at: datetime
+    previous_rank: int | None
+
+
+@dataclass
+class TitleState:
+    """What the scorer remembers about one title."""
+
+    latest: TitleClassified
+    sightings: dict[str, SourceSighting] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What was last published for a title in a window."""
+
+    score: float
+    rank: int
+
+
+def _contribution(
+    params: ScoringParams, window: Window, state: TitleState, now: datetime
+) -> ScoreComponents | None:
+    half_life = params.half_life_hours[window]
+    horizon = params.horizon_hours[window]
+    sources: dict[str, float] = {}
+    velocity = 0.0
+    decays = []
+    for source, s in sorted(state.sightings.items()):
+        age_h = (now - s.seen_at).total_seconds() / 3600
+        if age_h > horizon:
+            continue
+        decay = 0.5 ** (max(age_h, 0.0) / half_life)
+        decays.append(decay)
+        weight = params.source_weights.get(source, 1.0)
+        rank = min(s.rank, params.max_rank)
+        sources[source] = round(weight * (1 + params.max_rank - rank) / params.max_rank * decay, 6)
+        if s.previous_rank is not None and s.previous_rank > s.rank:
+            gained = min(s.previous_rank - s.rank, params.max_rank)
+            velocity += params.velocity_weight * gained / params.max_rank * decay
+    if not sources:
+        return None
+    total = sum(sources.values())
+    agreement = params.agreement_bonus * (len(sources) - 1) * total / len(sources)
+    hype = params.hype_weight * state.latest.enrichment.hype_score / 100
+    raw = total + agreement + velocity + hype
+    return ScoreComponents(
+        sources=sources,
+        agreement=round(agreement, 6),
+        velocity=round(velocity, 6),
+        hype=round(hype, 6),
+        decay=round(max(decays), 6),
+        raw=round(raw, 6),
+    )
+
+
+def explain(components: ScoreComponents, rank: int, previous_rank: int | None) -> str:
+    """Say in one sentence why a title is where it is."""
+    top = max(components.sources, key=lambda s: components.sources[s])
+    parts = [f"strongest on {top}"]
+    if len(components.sources) > 1:
+        parts.append(f"charting on {len(components.sources)} sources")
+    if components.velocity > 0:
+        parts.append("climbing fast")
+    if previous_rank is not None and previous_rank != rank:
+        parts.append(f"{'up' if previous_rank > rank else 'down'} from #{previous_rank}")
+    return f"#{rank}: " + ", ".join(parts) + "."
+
+
+class TrendBoard:
+    """The scorer's state: every title's latest sightings and what was last published."""
+
+    def __init__(self, params: ScoringParams | None = None) -> None:
+        self.params = params or ScoringParams()
+        self.titles: dict[str, TitleState] = {}
+        self.now: datetime | None = None
+        self.raw: dict[Window, dict[str, ScoreComponents]] = {w: {} for w in WINDOWS}
+        self.published: dict[Window, dict[str, Published]] = {w: {} for w in WINDOWS}
+        # Recently applied event ids, bounded: redeliveries arrive soon after the original.
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._seen_limit = 200_000
+
+    def apply(self, events: Iterable[TitleClassified]) -> list[TrendScored]:
+        """Fold a batch of observations in and return the scores worth publishing."""
+        touched: set[str] = set()
+        for event in sorted(events, key=lambda e: (e.observed_at, e.event_id)):
+            if event.event_id in self._seen_events:
+                continue  # a redelivered event changes nothing
+            self._seen_events[event.event_id] = None
+            if len(self._seen_events) > self._seen_limit:
+                self._seen_events.popitem(last=False)
+            self._fold(event)
+            touched.add(event.title_id)
+        if not touched or self.now is None:
+            return []
+        out: list[TrendScored] = []
+        for window in WINDOWS:
+            out.extend(self._rescore(window, touched))
+        return out
+
+    def _fold(self, event: TitleClassified) -> None:
+        state = self.titles.get(event.title_id)
+        if state is None:
+            state = self.titles[event.title_id] = TitleState(latest=event)
+        elif event.observed_at >= state.latest.observed_at:
+            state.latest = event
+        source = event.observation.source
+        old = state.sightings.get(source)
+        if old is None or event.observed_at >= old.seen_at:
+            previous = old.rank if old is not None and event.observed_at > old.seen_at else None
+            if old is not None and previous is None:
+                previous = old.previous_rank
+            state.sightings[source] = SourceSighting(
+                rank=event.observation.rank, seen_at=event.observed_at, previous_rank=previous
+            )
+        if self.now is None or event.observed_at > self.now:
+            self.now = event.observed_at
+
+    def _rescore(self, window: Window, touched: set[str]) -> list[TrendScored]:
+        assert self.now is not None
+        raw = self.raw[window]
+        for title_id in touched:
+            comp = _contribution(self.params, window, self.titles[title_id], self.now)
+            if comp is None:
+                raw.pop(title_id, None)
+            else:
+                raw[title_id] = comp
+        if not raw:
+            return []
+        top = max(c.raw for c in raw.values())
+        ranking = sorted(raw, key=lambda t: (-raw[t].raw, t))
+        out = []
+        published = self.published[window]
+        for rank, title_id in enumerate(ranking, start=1):
+            comp = raw[title_id]
+            score = round(100 * comp.raw / top, 2) if top > 0 else 0.0
+            last = published.get(title_id)
+            if (
+                last is not None
+                and last.rank == rank
+                and abs(last.score - score) < self.params.min_score_change
+            ):
+                continue
+            published[title_id] = Published(score=score, rank=rank)
+            out.append(self._event(window, title_id, score, rank, comp, last))
+        return out
+
+    def _event(
+        self,
+        window: Window,
+        title_id: str,
+        score: float,
+        rank: int,
+        comp: ScoreComponents,
+        last: Published | None,
+    ) -> TrendScored:
+        latest = self.titles[title_id].latest
+        assert self.now is not None
+        previous_rank = last.rank if last is not None else None
+        return TrendScored(
+            event_id=derive_event_id(
+                title_id, window, self.now.isoformat(), f"{score:.2f}", str(rank)
+            ),
+            title_id=title_id,
+            observed_at=self.now,
+            window=window,
+            score=score,
+            rank=rank,
+            previous_rank=previous_rank,
+            components=comp,
+            explanation=explain(comp, rank, previous_rank),
+            title=latest.title,
+            genres=latest.classification.genres or latest.enrichment.genres,
+            summary=latest.enrichment.summary,
+            vibe_tags=latest.enrichment.vibe_tags,
+            scored_by=Provenance(provider="scorer", model="trend-score", version=SCORER_VERSION),
+        )
+
+    def current(self, window: Window) -> Sequence[tuple[str, ScoreComponents]]:
+        """Return the window's titles with their components, best first."""
+        raw = self.raw[window]
+        return sorted(raw.items(), key=lambda kv: (-kv[1].raw, kv[0]))

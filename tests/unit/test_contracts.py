@@ -1,0 +1,113 @@
+"""The contracts: round trips, and bad payloads rejected with the field named."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from tests.factories import title_classified, title_observed, trend_scored
+from trendkit.contracts import (
+    TOPIC_MODELS,
+    TITLES_CLASSIFIED,
+    TITLES_RAW,
+    TRENDS_SCORED,
+    DeadLetter,
+    TitleObserved,
+    derive_event_id,
+    describe_validation_error,
+    dlq_topic,
+    make_title_id,
+    normalise_title,
+)
+
+
+@pytest.mark.parametrize(
+    ("topic", "event"),
+    [
+        (TITLES_RAW, title_observed()),
+        (TITLES_CLASSIFIED, title_classified()),
+        (TRENDS_SCORED, trend_scored()),
+    ],
+)
+def test_every_topic_model_round_trips_through_json(topic: str, event: object) -> None:
+    model = TOPIC_MODELS[topic]
+    assert isinstance(event, model)
+    assert model.model_validate_json(event.model_dump_json()) == event
+
+
+def test_dead_letter_round_trips() -> None:
+    letter = DeadLetter(
+        topic=TITLES_RAW,
+        partition=2,
+        offset=7,
+        key="tmdb:movie:1",
+        value="e30=",
+        headers={},
+        error="boom",
+        error_type="ValueError",
+        service="enricher",
+        attempts=3,
+        failed_at=datetime.now(UTC),
+    )
+    assert DeadLetter.model_validate_json(letter.model_dump_json()) == letter
+
+
+def test_bad_payload_error_names_the_field() -> None:
+    payload = json.loads(title_observed().model_dump_json())
+    payload["observation"]["rank"] = 0
+    with pytest.raises(ValidationError) as info:
+        TitleObserved.model_validate(payload)
+    assert describe_validation_error(info.value).startswith("observation.rank:")
+
+
+def test_missing_and_unknown_fields_are_named() -> None:
+    payload = json.loads(title_observed().model_dump_json())
+    del payload["title_id"]
+    payload["surprise"] = 1
+    with pytest.raises(ValidationError) as info:
+        TitleObserved.model_validate(payload)
+    message = describe_validation_error(info.value)
+    assert "title_id: Field required" in message
+    assert "surprise: Extra inputs are not permitted" in message
+
+
+def test_naive_event_time_is_rejected_and_aware_time_normalised_to_utc() -> None:
+    payload = json.loads(title_observed().model_dump_json())
+    payload["observed_at"] = "2026-01-01T10:00:00"
+    with pytest.raises(ValidationError, match="observed_at"):
+        TitleObserved.model_validate(payload)
+    paris = datetime(2026, 1, 1, 11, 0, tzinfo=timezone(timedelta(hours=1)))
+    event = title_observed(observed_at=paris)
+    assert event.observed_at == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    assert event.observed_at.tzinfo == UTC
+
+
+def test_title_id_shape_is_enforced() -> None:
+    with pytest.raises(ValidationError, match="title_id"):
+        title_observed(title_id="matrix")
+
+
+def test_identity_folds_spellings_of_one_title() -> None:
+    a = make_title_id(media_type="movie", title="The Matrix (1999)", year=1999)
+    b = make_title_id(media_type="movie", title="Matrix, The", year=1999)
+    c = make_title_id(media_type="movie", title="the matrix", year=1999)
+    assert a == b == c
+    assert a != make_title_id(media_type="tv", title="The Matrix", year=1999)
+    assert make_title_id(media_type="tv", tmdb_id=1396) == "tmdb:tv:1396"
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_normalised_titles_are_stable(title: str) -> None:
+    once = normalise_title(title)
+    assert normalise_title(once) == once
+
+
+def test_derived_ids_are_deterministic() -> None:
+    assert derive_event_id("a", "enricher") == derive_event_id("a", "enricher")
+    assert derive_event_id("a", "enricher") != derive_event_id("a", "classifier")
+    assert dlq_topic(TITLES_RAW) == "titles.raw.dlq"

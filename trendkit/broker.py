@@ -1,0 +1,75 @@
+"""The one broker factory every service uses: FastStream's KafkaBroker over aiokafka.
+
+It wires the telemetry middlewares (Prometheus, OpenTelemetry), producer batching (the
+embedded broker and real Kafka both pay per record batch, see DESIGN.md) and creates
+topics up front with the configured partitions, each with its dead-letter twin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from trendkit.contracts import dlq_topic
+from trendkit.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+def make_broker(
+    settings: CommonSettings, *, service: str, registry: CollectorRegistry
+) -> KafkaBroker:
+    """Build the service's broker with metrics, tracing and batching producers."""
+    tracer_provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=service,
+        # Outputs are published without awaiting each ack and then awaited together;
+        # a short linger lets them share record batches.
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        acks="all",
+        middlewares=(
+            KafkaPrometheusMiddleware(registry=registry, app_name=service),
+            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+        ),
+        logger=logging.getLogger(f"{service}.broker"),
+    )
+
+
+async def ensure_topics(
+    settings: CommonSettings, topics: Iterable[str], *, with_dlq: bool = True
+) -> list[str]:
+    """Create the topics (and their dead-letter twins) if missing; return the names."""
+    names: list[str] = []
+    for topic in topics:
+        names.append(settings.topic(topic))
+        if with_dlq:
+            names.append(settings.topic(dlq_topic(topic)))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, client_id="trending-admin"
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        if missing:
+            # Another service may create them between our list and create: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(n, settings.topic_partitions, 1) for n in missing]
+                )
+            log.info("created topics %s", ", ".join(missing))
+    finally:
+        await admin.close()
+    return names

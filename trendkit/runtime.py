@@ -1,0 +1,88 @@
+"""What every broker-driven service's entry point shares: logging, metrics, the ASGI shell.
+
+A service's ``__main__`` builds its broker and subscribers, then hands them to
+:func:`serve`, which runs FastStream inside a small ASGI app exposing ``/healthz``,
+``/metrics`` and ``/asyncapi`` on the service's metrics port. uvicorn handles SIGINT and
+SIGTERM: the lifespan closes consumers (committing nothing unfinished) and resources.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import uvicorn
+from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry, make_asgi_app
+
+from trendkit.db import migrate
+from trendkit.settings import CommonSettings
+
+DEFAULT_METRICS_PORTS = {
+    "scraper": 9101,
+    "enricher": 9102,
+    "classifier": 9103,
+    "scorer": 9104,
+    "drift": 9106,
+}
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Log one line per record to stderr; the CLI prefixes each line with the service."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    # aiokafka narrates every group join at INFO; keep it for warnings.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger(service).setLevel(level.upper())
+
+
+async def prepare_database(settings: CommonSettings) -> None:
+    """Bring the schema to head; cheap when it already is (and locked against races)."""
+    if os.environ.get("TRENDING_SKIP_MIGRATIONS") != "1":
+        await migrate.upgrade(settings.database_url)
+
+
+def build_app(
+    *,
+    broker: KafkaBroker,
+    registry: CollectorRegistry,
+    lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+) -> AsgiFastStream:
+    """Wrap the broker in an ASGI app with health, metrics and AsyncAPI routes."""
+
+    def _lifespan(*_: Any) -> AbstractAsyncContextManager[None]:
+        assert lifespan is not None
+        return lifespan()
+
+    return AsgiFastStream(
+        broker,
+        asgi_routes=[
+            ("/healthz", make_ping_asgi(broker, timeout=5.0)),
+            ("/metrics", make_asgi_app(registry)),
+        ],
+        asyncapi_path="/asyncapi",
+        lifespan=_lifespan if lifespan is not None else None,
+    )
+
+
+def serve(app: Any, *, service: str, settings: CommonSettings, port: int | None = None) -> None:
+    """Serve an ASGI app (a service's FastStream shell or FastAPI app) until SIGINT/SIGTERM."""
+    uvicorn.run(
+        app,
+        host=settings.bind_host,
+        port=port or settings.metrics_port or DEFAULT_METRICS_PORTS.get(service, 9100),
+        log_level="warning",
+        access_log=False,
+        # The service's own logging config stays in force.
+        log_config=None,
+    )

@@ -1,0 +1,57 @@
+"""Wiring shared by the stage services: settings → broker, database, stage, ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+
+from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+
+from trendkit.broker import ensure_topics, make_broker
+from trendkit.contracts import PIPELINE_TOPICS
+from trendkit.db.database import Database
+from trendkit.runtime import build_app, prepare_database
+from trendkit.settings import CommonSettings
+from trendkit.stage import StageMetrics
+
+
+@dataclass
+class ServiceContext:
+    """The resources one service process holds, built at wiring time."""
+
+    service: str
+    settings: CommonSettings
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    broker: KafkaBroker = field(init=False)
+    db: Database = field(init=False)
+    metrics: StageMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.broker = make_broker(self.settings, service=self.service, registry=self.registry)
+        self.db = Database(self.settings.database_url, service=self.service)
+        self.metrics = StageMetrics(self.registry)
+
+    def app(
+        self,
+        extra: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    ) -> AsgiFastStream:
+        """Build the ASGI app whose lifespan migrates, creates topics and opens the database."""
+
+        @asynccontextmanager
+        async def lifespan() -> AsyncIterator[None]:
+            await prepare_database(self.settings)
+            await ensure_topics(self.settings, PIPELINE_TOPICS)
+            await self.db.open()
+            try:
+                if extra is None:
+                    yield
+                else:
+                    async with extra():
+                        yield
+            finally:
+                await self.db.close()
+
+        return build_app(broker=self.broker, registry=self.registry, lifespan=lifespan)

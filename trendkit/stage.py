@@ -1,0 +1,299 @@
+"""One pipeline hop: consume a batch, decode, call the domain, publish, then commit.
+
+Delivery policy (DESIGN.md "Delivery semantics"), stated here once for every consumer:
+
+* the subscriber is a FastStream batch subscriber with ``AckPolicy.MANUAL``: this module
+  commits the input offsets itself, and only after the handler's writes succeeded and
+  every output was acknowledged by the broker (at-least-once on the wire);
+* a record that does not decode into the topic's contract can never succeed, so it goes
+  to ``<topic>.dlq`` at once with the reason, and the rest of the batch flows on;
+* a batch whose handler fails is retried (rewound with ``nack``) with backoff; when it
+  has failed ``dlq_max_attempts`` times the records are retried one by one, so that only
+  the records that still fail are dead-lettered and nothing blocks the partition;
+* handlers write with idempotent upserts and derive output event ids from input ids, so a
+  redelivered batch changes nothing and republishes identical events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.schemas import Topic
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import ValidationError
+
+from trendkit.contracts import (
+    DeadLetter,
+    Event,
+    describe_validation_error,
+    dlq_topic,
+    now_utc,
+)
+from trendkit.settings import CommonSettings
+
+In = TypeVar("In", bound=Event)
+log = logging.getLogger(__name__)
+
+
+class PermanentError(Exception):
+    """The input can never be processed (bad data, not a passing fault): dead-letter it."""
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """An event to publish, on a logical topic (the stage adds the prefix)."""
+
+    topic: str
+    event: Event
+
+
+Handler = Callable[[list[In]], Awaitable[Sequence[Outbound]]]
+
+
+@dataclass
+class StageMetrics:
+    """Counters every stage exposes beside FastStream's own."""
+
+    registry: CollectorRegistry
+    dead_letters: Counter = field(init=False)
+    batch_seconds: Histogram = field(init=False)
+    processed: Counter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dead_letters = Counter(
+            "trending_dead_letters",
+            "Messages sent to a dead-letter topic",
+            ["topic", "service"],
+            registry=self.registry,
+        )
+        self.processed = Counter(
+            "trending_stage_processed_messages",
+            "Messages a stage processed successfully",
+            ["topic", "service"],
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "trending_stage_batch_seconds",
+            "Time to handle one batch: decode, domain, publish, commit",
+            ["topic", "service"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+
+async def publish_all(
+    broker: KafkaBroker, settings: CommonSettings, outputs: Sequence[Outbound]
+) -> None:
+    """Publish every event keyed by title, then wait for all acknowledgements together."""
+    # One broker round trip per batch instead of one per message (DESIGN.md, performance
+    # notes): send everything without awaiting each ack, then gather the acks.
+    pending = [
+        await broker.publish(
+            out.event.model_dump_json().encode(),
+            settings.topic(out.topic),
+            key=out.event.key,
+            headers={"content-type": "application/json", "x-event": type(out.event).__name__},
+            no_confirm=True,
+        )
+        for out in outputs
+    ]
+    if pending:
+        await asyncio.gather(*pending)
+
+
+def _raw_records(body: Any) -> list[ConsumerRecord[Any, Any]]:
+    return list(body)
+
+
+class BatchStage(Generic[In]):
+    """A consumer of one topic that turns batches of events into outputs, exactly once in effect."""
+
+    def __init__(
+        self,
+        *,
+        broker: KafkaBroker,
+        settings: CommonSettings,
+        service: str,
+        input_topic: str,
+        input_model: type[In],
+        handler: Handler[In],
+        metrics: StageMetrics,
+        group_id: str | None = None,
+        start_from: Literal["earliest", "latest"] = "earliest",
+    ) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.service = service
+        self.input_topic = input_topic
+        self.input_model = input_model
+        self.handler = handler
+        self.metrics = metrics
+        self.group_id = group_id or settings.topic(service)
+        # Where a new group starts: pipeline stages must see everything ("earliest"); a
+        # fan-out replica that loads its snapshot from Postgres only needs what is new.
+        self.start_from = start_from
+        self._attempts: dict[tuple[str, int, int], int] = {}
+
+    def subscribe(self) -> None:
+        """Register the batch subscriber on the broker."""
+        topic = Topic(
+            self.settings.topic(self.input_topic), num_partitions=self.settings.topic_partitions
+        )
+
+        async def decode_nothing(msg: KafkaMessage) -> Any:
+            # The stage decodes each record itself so one bad record cannot fail the batch.
+            return msg.raw_message
+
+        @self.broker.subscriber(
+            topic,
+            batch=True,
+            group_id=self.group_id,
+            auto_offset_reset=self.start_from,
+            ack_policy=AckPolicy.MANUAL,
+            max_records=self.settings.consumer_max_records,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=min(2000, self.settings.consumer_session_timeout_ms // 3),
+            batch_timeout_ms=100,
+            decoder=decode_nothing,
+            title=f"{self.service}:{self.input_topic}",
+            description=f"{self.service} consumes {self.input_model.__name__} in batches",
+        )
+        async def on_batch(body: Any, message: KafkaMessage) -> None:
+            await self.process(_raw_records(message.raw_message), message)
+
+    async def process(self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage) -> None:
+        """Handle one delivered batch and settle its offsets."""
+        timer = self.metrics.batch_seconds.labels(self.input_topic, self.service).time()
+        with timer:
+            events: list[tuple[ConsumerRecord[Any, Any], In]] = []
+            dead: list[DeadLetter] = []
+            for record in records:
+                try:
+                    events.append((record, self._decode(record)))
+                except PermanentError as exc:
+                    dead.append(self._dead_letter(record, exc, attempts=1))
+            try:
+                outputs = await self.handler([event for _, event in events]) if events else []
+            except PermanentError as exc:
+                dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
+                outputs = []
+            except Exception as exc:
+                attempts = self._count_attempt(records)
+                if attempts < self.settings.dlq_max_attempts:
+                    log.warning(
+                        "%s: batch of %d failed (attempt %d/%d), will retry: %r",
+                        self.service,
+                        len(records),
+                        attempts,
+                        self.settings.dlq_max_attempts,
+                        exc,
+                    )
+                    await self._publish_dead(dead)
+                    await asyncio.sleep(min(0.1 * 2**attempts, 5.0))
+                    await message.nack()
+                    return
+                outputs, more_dead = await self._one_by_one(events, attempts)
+                dead.extend(more_dead)
+            await publish_all(self.broker, self.settings, outputs)
+            await self._publish_dead(dead)
+            await message.ack()
+            self._forget(records)
+            self.metrics.processed.labels(self.input_topic, self.service).inc(len(events))
+
+    def _decode(self, record: ConsumerRecord[Any, Any]) -> In:
+        if record.value is None:
+            raise PermanentError("empty message (tombstone) where an event was expected")
+        try:
+            return self.input_model.model_validate_json(record.value)
+        except ValidationError as exc:
+            raise PermanentError(
+                f"{self.input_model.__name__} rejected: {describe_validation_error(exc)}"
+            ) from exc
+
+    async def _one_by_one(
+        self, events: list[tuple[ConsumerRecord[Any, Any], In]], attempts: int
+    ) -> tuple[list[Outbound], list[DeadLetter]]:
+        outputs: list[Outbound] = []
+        dead: list[DeadLetter] = []
+        for record, event in events:
+            try:
+                outputs.extend(await self.handler([event]))
+            except Exception as exc:
+                dead.append(self._dead_letter(record, exc, attempts=attempts + 1))
+        return outputs, dead
+
+    async def _publish_dead(self, dead: Sequence[DeadLetter]) -> None:
+        if not dead:
+            return
+        topic = self.settings.topic(dlq_topic(self.input_topic))
+        pending = []
+        for letter in dead:
+            log.error(
+                "%s: dead-lettered %s[%d]@%d after %d attempt(s): %s",
+                self.service,
+                letter.topic,
+                letter.partition,
+                letter.offset,
+                letter.attempts,
+                letter.error,
+            )
+            pending.append(
+                await self.broker.publish(
+                    letter.model_dump_json().encode(),
+                    topic,
+                    key=letter.key.encode("latin-1") if letter.key is not None else None,
+                    headers={"content-type": "application/json", "x-error": letter.error[:200]},
+                    no_confirm=True,
+                )
+            )
+        await asyncio.gather(*pending)
+        self.metrics.dead_letters.labels(self.input_topic, self.service).inc(len(dead))
+
+    def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], exc: BaseException, *, attempts: int
+    ) -> DeadLetter:
+        return DeadLetter(
+            topic=self.input_topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode("latin-1") if record.key is not None else None,
+            value=base64.b64encode(record.value or b"").decode(),
+            headers={k: base64.b64encode(v or b"").decode() for k, v in record.headers or ()},
+            error=str(exc) or repr(exc),
+            error_type=type(exc).__name__,
+            service=self.service,
+            attempts=attempts,
+            failed_at=now_utc(),
+        )
+
+    def _count_attempt(self, records: list[ConsumerRecord[Any, Any]]) -> int:
+        first = _first_offsets(records)
+        attempts = 1 + max((self._attempts.get(k, 0) for k in first), default=0)
+        for k in first:
+            self._attempts[k] = attempts
+        return attempts
+
+    def _forget(self, records: list[ConsumerRecord[Any, Any]]) -> None:
+        if self._attempts:
+            for k in _first_offsets(records):
+                self._attempts.pop(k, None)
+
+
+def _first_offsets(records: list[ConsumerRecord[Any, Any]]) -> list[tuple[str, int, int]]:
+    first: dict[tuple[str, int], int] = {}
+    for r in records:
+        tp = (r.topic, r.partition)
+        first[tp] = min(first.get(tp, r.offset), r.offset)
+    return [(t, p, o) for (t, p), o in first.items()]
+
+
+__all__ = ["BatchStage", "Outbound", "PermanentError", "StageMetrics", "publish_all"]

@@ -1,0 +1,200 @@
+"""The project's genre taxonomy and vibe vocabulary, shared by the enricher and classifier.
+
+Genres are TMDb's movie and TV genres merged into one label space: the TV-only compound
+genres ("Action & Adventure", "Sci-Fi & Fantasy", "War & Politics") map onto their movie
+parts, so a movie and a show can share a bubble colour. ``TV Movie`` is a format, not a
+genre, and is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+GENRES: tuple[str, ...] = (
+    "Action",
+    "Adventure",
+    "Animation",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "History",
+    "Horror",
+    "Music",
+    "Mystery",
+    "Romance",
+    "Science Fiction",
+    "Thriller",
+    "War",
+    "Western",
+    "Reality",
+    "Kids",
+    "News",
+    "Talk",
+    "Soap",
+)
+
+TMDB_GENRE_MAP: dict[str, tuple[str, ...]] = {
+    "Action & Adventure": ("Action", "Adventure"),
+    "Sci-Fi & Fantasy": ("Science Fiction", "Fantasy"),
+    "War & Politics": ("War",),
+    "TV Movie": (),
+}
+
+VIBES: tuple[str, ...] = (
+    "feel-good",
+    "dark",
+    "cerebral",
+    "tense",
+    "cozy",
+    "epic",
+    "quirky",
+    "heartwarming",
+    "gritty",
+    "spooky",
+    "romantic",
+    "funny",
+    "mind-bending",
+    "action-packed",
+    "bingeable",
+    "nostalgic",
+    "emotional",
+    "slow-burn",
+)
+
+
+def map_tmdb_genres(names: Iterable[str]) -> list[str]:
+    """Map TMDb genre names (movie or TV) onto the project's taxonomy, in order, deduplicated."""
+    out: list[str] = []
+    for name in names:
+        for genre in TMDB_GENRE_MAP.get(name, (name,)):
+            if genre in GENRES and genre not in out:
+                out.append(genre)
+    return out
+
+
+# A small hand-written lexicon: the honest baseline that works with no model and no LLM.
+GENRE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "Action": (
+        "fight",
+        "chase",
+        "explosive",
+        "mercenary",
+        "assassin",
+        "battle",
+        "rescue",
+        "mission",
+    ),
+    "Adventure": ("journey", "quest", "expedition", "treasure", "voyage", "island", "explore"),
+    "Animation": ("animated", "cartoon", "anime"),
+    "Comedy": ("comedy", "hilarious", "awkward", "prank", "sitcom", "misadventure", "funny"),
+    "Crime": (
+        "murder",
+        "detective",
+        "heist",
+        "cop",
+        "gang",
+        "crime",
+        "smuggl",
+        "police",
+        "con artist",
+    ),
+    "Documentary": ("documentary", "real-life", "true story of", "archival", "interviews"),
+    "Drama": ("family", "grief", "marriage", "struggle", "estranged", "coming-of-age", "secret"),
+    "Family": ("kids", "children", "family-friendly", "siblings", "pet"),
+    "Fantasy": ("magic", "dragon", "wizard", "kingdom", "curse", "spell", "myth", "fairy"),
+    "History": (
+        "century",
+        "historical",
+        "empire",
+        "victorian",
+        "medieval",
+        "war-time",
+        "revolution",
+    ),
+    "Horror": (
+        "haunted",
+        "demon",
+        "ghost",
+        "terror",
+        "possessed",
+        "slasher",
+        "creature",
+        "nightmare",
+    ),
+    "Music": ("band", "singer", "musician", "concert", "song", "rapper", "orchestra"),
+    "Mystery": ("mystery", "disappearance", "vanish", "clue", "unsolved", "missing", "puzzle"),
+    "Romance": ("love", "romance", "wedding", "falls for", "heart", "lovers", "dating"),
+    "Science Fiction": (
+        "space",
+        "planet",
+        "alien",
+        "robot",
+        "future",
+        "orbit",
+        "time travel",
+        "android",
+        "starship",
+    ),
+    "Thriller": (
+        "conspiracy",
+        "hunted",
+        "spy",
+        "hostage",
+        "stalker",
+        "race against time",
+        "paranoid",
+    ),
+    "War": ("soldier", "army", "frontline", "platoon", "wartime", "resistance"),
+    "Western": ("frontier", "outlaw", "sheriff", "ranch", "gunslinger", "cowboy"),
+    "Reality": ("contestants", "reality", "competition show", "makeover"),
+    "Kids": ("preschool", "young viewers", "puppet"),
+    "News": ("news", "headlines", "anchor"),
+    "Talk": ("talk show", "late-night", "host welcomes"),
+    "Soap": ("soap", "scandal-ridden", "dynasty"),
+}
+
+VIBE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "feel-good": ("uplifting", "joy", "friendship", "feel-good", "second chance"),
+    "dark": ("dark", "murder", "grim", "bleak", "revenge", "corrupt"),
+    "cerebral": ("philosoph", "puzzle", "memory", "identity", "experiment"),
+    "tense": ("race against time", "hunted", "hostage", "trapped", "countdown", "tense"),
+    "cozy": ("village", "bakery", "small town", "cozy", "tea"),
+    "epic": ("kingdom", "empire", "galaxy", "war", "saga", "epic"),
+    "quirky": ("eccentric", "oddball", "quirky", "unlikely", "misfit"),
+    "heartwarming": ("family", "reunite", "kindness", "heartwarming", "adopt"),
+    "gritty": ("street", "gang", "gritty", "underworld", "prison"),
+    "spooky": ("haunted", "ghost", "witch", "spooky", "curse"),
+    "romantic": ("love", "romance", "falls for", "wedding"),
+    "funny": ("comedy", "hilarious", "prank", "funny", "awkward"),
+    "mind-bending": ("time loop", "time travel", "parallel", "dream", "simulation"),
+    "action-packed": ("explosive", "chase", "fight", "battle", "mission"),
+    "bingeable": ("season", "series", "episodes", "cliffhanger"),
+    "nostalgic": ("1980s", "1990s", "childhood", "reunion", "nostalg"),
+    "emotional": ("grief", "loss", "tearful", "farewell", "emotional"),
+    "slow-burn": ("slowly", "gradually", "slow-burn", "quiet"),
+}
+
+
+def _lexicon_fingerprint() -> str:
+    text = repr((GENRES, VIBES, sorted(GENRE_KEYWORDS.items()), sorted(VIBE_KEYWORDS.items())))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+LEXICON_VERSION = _lexicon_fingerprint()
+"""Changes whenever the lexicon changes, so cached outputs of the old one are not reused."""
+
+
+def keyword_hits(text: str, lexicon: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Count, per label, how many of its keywords occur in the text (word-prefix match)."""
+    lowered = text.lower()
+    hits: dict[str, int] = {}
+    for label, words in lexicon.items():
+        count = sum(1 for w in words if re.search(r"\b" + re.escape(w), lowered))
+        if count:
+            hits[label] = count
+    return hits
