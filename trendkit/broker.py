@@ -18,6 +18,7 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry
 
 from trendkit.contracts import dlq_topic
@@ -30,7 +31,12 @@ def make_broker(
     settings: CommonSettings, *, service: str, registry: CollectorRegistry
 ) -> KafkaBroker:
     """Build the service's broker with metrics, tracing and batching producers."""
-    tracer_provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    # Tracing every message costs more than the rest of a hop; sample a share of the
+    # traces (children follow their parent's decision, so sampled traces stay whole).
+    tracer_provider = TracerProvider(
+        resource=Resource.create({"service.name": service}),
+        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+    )
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=service,
@@ -44,6 +50,24 @@ def make_broker(
             KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
         ),
         logger=logging.getLogger(f"{service}.broker"),
+    )
+
+
+def make_publisher(settings: CommonSettings, *, service: str) -> KafkaBroker:
+    """Build the broker a stage sends its outputs through, without per-message middlewares.
+
+    FastStream's publish middlewares cost ~150 µs per message (measured: 200 µs with the
+    Prometheus and OpenTelemetry middlewares, 63 µs without), more than the rest of a hop.
+    Outputs leave in batches, so :func:`trendkit.stage.publish_all` records metrics and
+    propagates the trace context once per batch instead.
+    """
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"{service}-out",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        acks="all",
+        logger=logging.getLogger(f"{service}.publisher"),
     )
 
 

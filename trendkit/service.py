@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
-from trendkit.broker import ensure_topics, make_broker
+from trendkit.broker import ensure_topics, make_broker, make_publisher
 from trendkit.contracts import PIPELINE_TOPICS
 from trendkit.db.database import Database
 from trendkit.runtime import build_app, prepare_database
 from trendkit.settings import CommonSettings
-from trendkit.stage import StageMetrics
+from trendkit.stage import BatchStage, StageMetrics
 
 
 @dataclass
@@ -26,13 +27,26 @@ class ServiceContext:
     settings: CommonSettings
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     broker: KafkaBroker = field(init=False)
+    publisher: KafkaBroker = field(init=False)
     db: Database = field(init=False)
     metrics: StageMetrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.broker = make_broker(self.settings, service=self.service, registry=self.registry)
+        self.publisher = make_publisher(self.settings, service=self.service)
         self.db = Database(self.settings.database_url, service=self.service)
         self.metrics = StageMetrics(self.registry)
+
+    def stage(self, **kwargs: Any) -> BatchStage[Any]:
+        """Build a batch stage on this service's broker, publisher, settings and metrics."""
+        return BatchStage(
+            broker=self.broker,
+            publisher=self.publisher,
+            settings=self.settings,
+            service=self.service,
+            metrics=self.metrics,
+            **kwargs,
+        )
 
     def app(
         self,
@@ -45,6 +59,7 @@ class ServiceContext:
             await prepare_database(self.settings)
             await ensure_topics(self.settings, PIPELINE_TOPICS)
             await self.db.open()
+            await self.publisher.connect()
             try:
                 if extra is None:
                     yield
@@ -52,6 +67,7 @@ class ServiceContext:
                     async with extra():
                         yield
             finally:
+                await self.publisher.stop()
                 await self.db.close()
 
         return build_app(broker=self.broker, registry=self.registry, lifespan=lifespan)

@@ -63,6 +63,13 @@ class CommonSettings(BaseSettings):
     consumer_max_records: int = Field(
         default=500, ge=1, validation_alias=_env("CONSUMER_MAX_RECORDS")
     )
+    trace_sample_ratio: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        validation_alias=_env("TRACE_SAMPLE_RATIO"),
+        description="share of message traces recorded by OpenTelemetry",
+    )
     log_level: str = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
     bind_host: str = Field(
         default="127.0.0.1",

@@ -8,7 +8,6 @@ from services.classifier.settings import ClassifierSettings
 from trendkit.contracts import TITLES_ENRICHED, TitleEnriched
 from trendkit.runtime import configure_logging, serve
 from trendkit.service import ServiceContext
-from trendkit.stage import BatchStage
 
 SERVICE = "classifier"
 
@@ -16,14 +15,10 @@ SERVICE = "classifier"
 def create_app(settings: ClassifierSettings) -> AsgiFastStream:
     """Wire the classifier: one batch stage over titles.enriched."""
     ctx = ServiceContext(SERVICE, settings)
-    BatchStage(
-        broker=ctx.broker,
-        settings=settings,
-        service=SERVICE,
+    ctx.stage(
         input_topic=TITLES_ENRICHED,
         input_model=TitleEnriched,
         handler=ClassifyTitles(ctx.db, KeywordBaselineModel()),
-        metrics=ctx.metrics,
     ).subscribe()
     return ctx.app()
 

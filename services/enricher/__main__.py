@@ -8,7 +8,6 @@ from services.enricher.settings import EnricherSettings
 from trendkit.contracts import TITLES_RAW, TitleObserved
 from trendkit.runtime import configure_logging, serve
 from trendkit.service import ServiceContext
-from trendkit.stage import BatchStage
 
 SERVICE = "enricher"
 
@@ -16,14 +15,10 @@ SERVICE = "enricher"
 def create_app(settings: EnricherSettings) -> AsgiFastStream:
     """Wire the enricher: one batch stage over titles.raw."""
     ctx = ServiceContext(SERVICE, settings)
-    BatchStage(
-        broker=ctx.broker,
-        settings=settings,
-        service=SERVICE,
+    ctx.stage(
         input_topic=TITLES_RAW,
         input_model=TitleObserved,
         handler=EnrichTitles(ctx.db, LexiconEnricher()),
-        metrics=ctx.metrics,
     ).subscribe()
     return ctx.app()
 

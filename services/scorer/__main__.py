@@ -8,7 +8,6 @@ from services.scorer.settings import ScorerSettings
 from trendkit.contracts import TITLES_CLASSIFIED, TitleClassified
 from trendkit.runtime import configure_logging, serve
 from trendkit.service import ServiceContext
-from trendkit.stage import BatchStage
 
 SERVICE = "scorer"
 
@@ -23,14 +22,10 @@ def create_app(settings: ScorerSettings) -> AsgiFastStream:
         velocity_weight=settings.velocity_weight,
         hype_weight=settings.hype_weight,
     ).time_scaled(settings.time_scale)
-    BatchStage(
-        broker=ctx.broker,
-        settings=settings,
-        service=SERVICE,
+    ctx.stage(
         input_topic=TITLES_CLASSIFIED,
         input_model=TitleClassified,
         handler=ScoreTitles(ctx.db, TrendBoard(params)),
-        metrics=ctx.metrics,
     ).subscribe()
     return ctx.app()
 

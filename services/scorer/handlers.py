@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from services.scorer.scoring import TrendBoard
 from trendkit.contracts import TRENDS_SCORED, TitleClassified, TrendScored
 from trendkit.db.database import Database
 from trendkit.db.models import CurrentScore, TrendScoreRow
-from trendkit.db.upsert import insert_ignore, upsert
-from trendkit.stage import Outbound
+from trendkit.db.upsert import copy_upsert
+from trendkit.stage import Outbound, Outcome
 
 
-def _history_row(s: TrendScored) -> dict[str, object]:
+def _history_row(out: Outbound) -> dict[str, object]:
+    s = out.event
+    assert isinstance(s, TrendScored)
     return {
         "event_id": s.event_id,
         "title_id": s.title_id,
@@ -20,21 +20,23 @@ def _history_row(s: TrendScored) -> dict[str, object]:
         "score": s.score,
         "rank": s.rank,
         "previous_rank": s.previous_rank,
-        "components": s.components.model_dump(mode="json"),
+        "components": s.components.model_dump_json(),
         "explanation": s.explanation,
         "scored_at": s.observed_at,
     }
 
 
-def _current_row(s: TrendScored) -> dict[str, object]:
+def _current_row(out: Outbound) -> dict[str, object]:
+    s = out.event
+    assert isinstance(s, TrendScored)
     return {
         "title_id": s.title_id,
         "window": s.window,
         "score": s.score,
         "rank": s.rank,
-        "components": s.components.model_dump(mode="json"),
+        "components": s.components.model_dump_json(),
         "explanation": s.explanation,
-        "payload": s.model_dump(mode="json"),
+        "payload": out.value.decode(),  # the very JSON that is published
         "scored_at": s.observed_at,
     }
 
@@ -46,13 +48,19 @@ class ScoreTitles:
         self.db = db
         self.board = board
 
-    async def __call__(self, batch: list[TitleClassified]) -> Sequence[Outbound]:
+    async def __call__(self, batch: list[TitleClassified]) -> Outcome:
         """Handle one batch from ``titles.classified``."""
-        scored = self.board.apply(batch)
-        if scored:
+        scored = [Outbound(TRENDS_SCORED, s) for s in self.board.apply(batch)]
+
+        async def persist() -> None:
+            if not scored:
+                return
             async with self.db.transaction() as session:
-                await insert_ignore(session, TrendScoreRow, [_history_row(s) for s in scored])
-                await upsert(
+                # COPY-staged: the scorer writes several rows per input, the most of any stage.
+                await copy_upsert(
+                    session, TrendScoreRow, [_history_row(s) for s in scored], conflict=["event_id"]
+                )
+                await copy_upsert(
                     session,
                     CurrentScore,
                     [_current_row(s) for s in scored],
@@ -60,4 +68,5 @@ class ScoreTitles:
                     update=["score", "rank", "components", "explanation", "payload", "scored_at"],
                     only_if_newer="scored_at",
                 )
-        return [Outbound(TRENDS_SCORED, s) for s in scored]
+
+        return Outcome(scored, persist)

@@ -12,8 +12,10 @@ wall clock, so replaying the same observations gives the same scores):
     raw        = sources + agreement + velocity + hype
     score      = 100 · raw / max(raw over current titles in w)
 
-A title is published for a window when its score moves by at least ``min_score_change``,
-its rank changes, or it enters the board.
+A title is published for a window when it enters the board, or its score moves by at
+least ``min_score_change`` or its rank changes; below the top ``publish_top_n`` only
+titles with new observations are published, so one newcomer does not republish the
+whole long tail.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class ScoringParams:
     velocity_weight: float = 0.5
     hype_weight: float = 0.1
     min_score_change: float = 0.5
+    publish_top_n: int = 50
 
     def time_scaled(self, factor: float) -> ScoringParams:
         """Return these params with half-lives and horizons divided by ``factor``.
@@ -205,6 +208,8 @@ class TrendBoard:
         out = []
         published = self.published[window]
         for rank, title_id in enumerate(ranking, start=1):
+            if rank > self.params.publish_top_n and title_id not in touched:
+                continue  # below the top N, ranks shift silently; only news is published
             comp = raw[title_id]
             score = round(100 * comp.raw / top, 2) if top > 0 else 0.0
             last = published.get(title_id)

@@ -27,11 +27,9 @@ def create_app(settings: ScraperSettings) -> AsgiFastStream:
     async def sources() -> AsyncIterator[None]:
         tasks: list[asyncio.Task[None]] = []
         if settings.replay_file:
-            # The lifespan is entered before FastStream connects the broker; connecting
-            # here first is idempotent and lets the replay publish from its first batch.
+
             async def replay_when_connected() -> None:
-                await ctx.broker.connect()
-                await run_replay(ctx.broker, ctx.db, settings)
+                await run_replay(ctx.publisher, ctx.db, settings)
 
             tasks.append(asyncio.create_task(replay_when_connected(), name="replay"))
             tasks[-1].add_done_callback(_report_crash)

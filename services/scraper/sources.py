@@ -16,7 +16,7 @@ from trendkit.stage import Outbound, publish_all
 log = logging.getLogger(__name__)
 
 
-async def run_replay(broker: KafkaBroker, db: Database, settings: ScraperSettings) -> None:
+async def run_replay(publisher: KafkaBroker, db: Database, settings: ScraperSettings) -> None:
     """Play the configured timeline into titles.raw until it ends (never, when looping)."""
     assert settings.replay_file is not None
     replay = Replay.from_file(
@@ -34,7 +34,7 @@ async def run_replay(broker: KafkaBroker, db: Database, settings: ScraperSetting
         # Store first: a crash between the two steps republishes the same event ids,
         # which every consumer treats as duplicates.
         await record_observations(db, batch)
-        await publish_all(broker, settings, [Outbound(TITLES_RAW, o) for o in batch])
+        await publish_all(publisher, settings, [Outbound(TITLES_RAW, o) for o in batch])
         sent += len(batch)
         log.debug("published %d observations (%d in all)", len(batch), sent)
     log.info("replay finished after %d observations", sent)

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from tests.factories import title_classified, title_observed, trend_scored
 from trendkit.contracts import (
-    TOPIC_MODELS,
     TITLES_CLASSIFIED,
     TITLES_RAW,
+    TOPIC_MODELS,
     TRENDS_SCORED,
     DeadLetter,
     TitleObserved,

@@ -35,7 +35,8 @@ def test_without_new_observations_a_score_decays() -> None:
     now = _contribution(params, "day", state, T0)
     later = _contribution(params, "day", state, T0 + timedelta(hours=6))
     gone = _contribution(params, "day", state, T0 + timedelta(hours=30))
-    assert now is not None and later is not None
+    assert now is not None
+    assert later is not None
     assert later.raw < now.raw
     assert gone is None
 

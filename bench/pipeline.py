@@ -1,0 +1,264 @@
+"""Push titles through every stage on the embedded stack; print throughput and latency.
+
+    python -m bench.pipeline [--titles 20000] [--rate 500] [--seconds 20]
+
+Three measurements in one run, on the same broker:
+
+1. sustained end-to-end throughput: N distinct titles written to ``titles.raw`` as fast as
+   possible; the clock stops when every one of them has come out on ``trends.scored``;
+2. end-to-end latency at a fixed rate: titles sent at ``--rate`` per second for
+   ``--seconds``; latency = first ``trends.scored`` event of a title − its send time;
+3. the peer: a raw aiokafka consume → produce hop (no validation, no database).
+
+The services run as real processes (enricher, classifier, scorer), as in production.
+The last line printed is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from stack import Stack
+from stack.supervisor import Supervisor
+from trendkit.contracts import (
+    TITLES_RAW,
+    TRENDS_SCORED,
+    MediaType,
+    Observation,
+    Provenance,
+    TitleInfo,
+    TitleObserved,
+    make_title_id,
+    now_utc,
+)
+from trendkit.db import migrate
+
+STAGES = ("enricher", "classifier", "scorer")
+PARTITIONS = 6
+
+
+def observations(n: int, tag: str) -> list[bytes]:
+    """Return n encoded observations of distinct titles (about 400 bytes each)."""
+    start = now_utc() - timedelta(hours=1)
+    provenance = Provenance(provider="bench", model="synthetic", version="1")
+    out = []
+    for i in range(n):
+        name = f"Bench {tag} {i}"
+        media: MediaType = "movie" if i % 3 else "tv"
+        event = TitleObserved(
+            event_id=str(uuid.uuid4()),
+            title_id=make_title_id(media_type=media, title=name, year=2025),
+            observed_at=start + timedelta(milliseconds=i),
+            title=TitleInfo(
+                name=name,
+                media_type=media,
+                year=2025,
+                overview="A detective returns to a haunted town where a heist went wrong.",
+            ),
+            observation=Observation(source=f"source_{i % 3}", rank=i % 100 + 1),
+            scraped_by=provenance,
+        )
+        out.append(event.model_dump_json().encode())
+    return out
+
+
+def _title_id(value: bytes) -> str:
+    return str(json.loads(value)["title_id"])
+
+
+async def _reader(bootstrap: str, topic: str, group: str) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=2000,
+        fetch_max_wait_ms=20,
+        max_poll_records=5000,
+    )
+    await consumer.start()
+    return consumer
+
+
+async def _wait_assigned(consumer: AIOKafkaConsumer) -> None:
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=100)
+
+
+async def measure_throughput(bootstrap: str, prefix: str, n: int) -> float:
+    """Send n titles at full speed; return titles/s until the last one is scored."""
+    payloads = observations(n, "tp")
+    want = {_title_id(p) for p in payloads}
+    reader = await _reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-tp")
+    await _wait_assigned(reader)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    began = time.perf_counter()
+    for p in payloads:
+        await producer.send(f"{prefix}{TITLES_RAW}", p, key=_title_id(p).encode())
+    await producer.flush()
+    seen: set[str] = set()
+    deadline = began + 600
+    while not want <= seen and time.perf_counter() < deadline:
+        for records in (await reader.getmany(timeout_ms=200)).values():
+            seen.update(_title_id(r.value) for r in records if r.value)
+    elapsed = time.perf_counter() - began
+    await producer.stop()
+    await reader.stop()
+    if not want <= seen:
+        raise RuntimeError(f"only {len(want & seen)}/{n} titles came out within 600 s")
+    return n / elapsed
+
+
+async def measure_latency(bootstrap: str, prefix: str, rate: float, seconds: float) -> list[float]:
+    """Send titles at a fixed rate; return each one's send → scored latency in ms."""
+    n = int(rate * seconds)
+    payloads = observations(n, "lat")
+    reader = await _reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-lat")
+    await _wait_assigned(reader)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
+    await producer.start()
+    sent_at: dict[str, float] = {}
+    latencies: dict[str, float] = {}
+
+    async def read() -> None:
+        while len(latencies) < n:
+            for records in (await reader.getmany(timeout_ms=100)).values():
+                now = time.perf_counter()
+                for r in records:
+                    tid = _title_id(r.value) if r.value else ""
+                    if tid in sent_at and tid not in latencies:
+                        latencies[tid] = (now - sent_at[tid]) * 1000
+
+    reading = asyncio.create_task(read())
+    began = time.perf_counter()
+    for i, p in enumerate(payloads):
+        due = began + i / rate
+        if (delay := due - time.perf_counter()) > 0:
+            await asyncio.sleep(delay)
+        tid = _title_id(p)
+        sent_at[tid] = time.perf_counter()
+        await producer.send(f"{prefix}{TITLES_RAW}", p, key=tid.encode())
+    try:
+        await asyncio.wait_for(reading, timeout=120)
+    except TimeoutError:
+        print(f"  latency: {len(latencies)}/{n} titles came out in time", file=sys.stderr)
+    await producer.stop()
+    await reader.stop()
+    return list(latencies.values())
+
+
+async def measure_raw_hop(bootstrap: str, n: int) -> float:
+    """The peer: aiokafka consume → produce between two topics, batched; return msg/s."""
+    prefix = f"raw{uuid.uuid4().hex[:6]}."
+    source, sink = f"{prefix}in", f"{prefix}out"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (source, sink)])
+    await admin.close()
+    payloads = observations(n, "raw")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    for p in payloads:
+        await producer.send(source, p, key=_title_id(p).encode())
+    await producer.flush()
+    consumer = await _reader(bootstrap, source, f"{prefix}hop")
+    await _wait_assigned(consumer)
+    moved = 0
+    began = time.perf_counter()
+    while moved < n:
+        for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
+            for r in records:
+                await producer.send(sink, r.value, key=r.key)
+            moved += len(records)
+        await producer.flush()
+        await consumer.commit()
+    elapsed = time.perf_counter() - began
+    await consumer.stop()
+    await producer.stop()
+    return n / elapsed
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the q-th percentile (0–100) by nearest rank."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--titles", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="trending-bench-") as tmp:
+        root = Path(tmp)
+        with Stack(root / "stack", redis=True) as stack:
+            assert stack.database_url
+            assert stack.kafka_bootstrap_servers
+            migrate.upgrade_sync(stack.database_url)
+            bootstrap = stack.kafka_bootstrap_servers
+            prefix = f"bench{uuid.uuid4().hex[:6]}."
+            env = {
+                **stack.env(),
+                "TOPIC_PREFIX": prefix,
+                "TOPIC_PARTITIONS": str(PARTITIONS),
+                "LOG_LEVEL": "WARNING",
+            }
+            supervisor = Supervisor(env=env, root=root, services=STAGES)
+            supervisor.start()
+            try:
+                supervisor.wait_healthy(timeout=120)
+                time.sleep(8)  # let every consumer group finish joining
+                print(f"throughput: {args.titles} titles through {len(STAGES)} stages…")
+                titles_per_s = asyncio.run(measure_throughput(bootstrap, prefix, args.titles))
+                print(f"  {titles_per_s:,.0f} titles/s end to end")
+                print(f"latency: {args.rate:g} titles/s for {args.seconds:g} s…")
+                lat = asyncio.run(measure_latency(bootstrap, prefix, args.rate, args.seconds))
+            finally:
+                supervisor.stop()
+            print(f"raw aiokafka hop: {args.titles} messages…")
+            raw_hop = asyncio.run(measure_raw_hop(bootstrap, args.titles))
+    p50, p99 = percentile(lat, 50), percentile(lat, 99)
+    print(
+        f"  end-to-end latency at {args.rate:g}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(mean {statistics.fmean(lat):.1f} ms, n={len(lat)})"
+    )
+    print(f"  raw hop {raw_hop:,.0f} msg/s; pipeline/raw ratio {titles_per_s / raw_hop:.3f}")
+    print(
+        json.dumps(
+            {
+                "titles_per_s": round(titles_per_s, 1),
+                "p50_ms": round(p50, 1),
+                "p99_ms": round(p99, 1),
+                "raw_hop_per_s": round(raw_hop, 1),
+                "ratio_to_raw_hop": round(titles_per_s / raw_hop, 4),
+                "titles": args.titles,
+                "rate": args.rate,
+                "latency_samples": len(lat),
+                "stages": list(STAGES),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Session fixtures: the real stack, started once; each test isolated inside it.
+
+The stack is embedded (Tansu, PostgreSQL, Redis, moto in server mode) unless
+``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``REDIS_URL`` or ``S3_ENDPOINT_URL`` name
+external ones. Isolation: every test gets a fresh topic prefix and a fresh database cloned
+from a migrated template, so no test sees another's leftovers.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from stack import Stack
+from trendkit.db import migrate
+from trendkit.settings import CommonSettings
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEMPLATE_DB = f"trending_template_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Start the real components once for the whole session."""
+    root = tmp_path_factory.mktemp("stack")
+    with Stack(root, s3=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap_servers(stack: Stack) -> str:
+    """Return the broker's bootstrap servers."""
+    assert stack.kafka_bootstrap_servers is not None
+    return stack.kafka_bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def redis_url(stack: Stack) -> str:
+    """Return the Redis URL."""
+    assert stack.redis_url is not None
+    return stack.redis_url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint_url(stack: Stack) -> Iterator[str]:
+    """Return the S3 API endpoint (moto in server mode), with dummy credentials set."""
+    assert stack.s3_endpoint_url is not None
+    keys = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(keys)
+    yield stack.s3_endpoint_url
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _dsn(url: str, database: str) -> str:
+    return (
+        make_url(url)
+        .set(drivername="postgresql", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
+async def template_database(stack: Stack) -> AsyncIterator[str]:
+    """Create a database migrated to head once; tests clone it (fast, no re-migration)."""
+    assert stack.database_url is not None
+    admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"')
+        await admin.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
+    finally:
+        await admin.close()
+    url = (
+        make_url(stack.database_url).set(database=TEMPLATE_DB).render_as_string(hide_password=False)
+    )
+    await migrate.upgrade(url)
+    yield url
+    admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(stack: Stack, template_database: str) -> AsyncIterator[str]:
+    """Yield the URL of a fresh database at the schema's head, dropped afterwards."""
+    assert stack.database_url is not None
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    finally:
+        await admin.close()
+    yield make_url(stack.database_url).set(database=name).render_as_string(hide_password=False)
+    admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """Return a fresh topic namespace for one test."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def settings(
+    kafka_bootstrap_servers: str,
+    database_url: str,
+    redis_url: str,
+    topic_prefix: str,
+    tmp_path: Path,
+) -> CommonSettings:
+    """Return settings pointing at the session's stack, isolated for this test."""
+    return CommonSettings(
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        database_url=database_url,
+        redis_url=redis_url,
+        topic_prefix=topic_prefix,
+        topic_partitions=3,
+        object_store_url=f"file://{tmp_path / 'objects'}",
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Return ../shared/data, or skip when this checkout has no shared data beside it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}; these tests read real pages there")
+    return SHARED_DATA

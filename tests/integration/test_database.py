@@ -1,0 +1,256 @@
+"""The database layer against a real PostgreSQL: migrations, idempotent upserts, engines."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from trendkit.db import create_engine, insert_ignore, session_factory, upsert
+from trendkit.db.migrate import check, current, downgrade, upgrade
+from trendkit.db.models import EnrichmentRow, ModelVersion, ObservationRow, Title, metadata
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_engine(url, service="test-inspect")
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url: str) -> None:
+    expected = set(metadata.tables)
+
+    await upgrade(database_url)
+    assert await table_names(database_url) == expected | {"alembic_version"}
+    assert await current(database_url) == "0001"
+
+    await downgrade(database_url, "base")
+    assert await table_names(database_url) == {"alembic_version"}
+    assert await current(database_url) is None
+
+    # Services starting together all migrate at start-up: the lock makes that safe.
+    await asyncio.gather(*(upgrade(database_url) for _ in range(4)))
+    assert await table_names(database_url) == expected | {"alembic_version"}
+    assert await current(database_url) == "0001"
+
+
+async def test_models_match_the_migrations(database_url: str) -> None:
+    await upgrade(database_url)
+
+    await check(database_url)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await upgrade(database_url)
+    engine = create_engine(database_url, service="test-database")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with session_factory(engine)() as session:
+        yield session
+
+
+def make_title(title_id: str, *, name: str = "The Matrix", seen: datetime = T0) -> dict[str, Any]:
+    return {
+        "title_id": title_id,
+        "name": name,
+        "media_type": "movie",
+        "year": 1999,
+        "overview": "",
+        "tmdb_id": None,
+        "poster_url": None,
+        "first_seen_at": seen,
+        "last_seen_at": seen,
+    }
+
+
+def make_observation(event_id: str, *, rank: int = 1) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "title_id": "tmdb:movie:603",
+        "source": "tmdb_trending_day",
+        "rank": rank,
+        "url": None,
+        "signals": {"popularity": 12.5},
+        "observed_at": T0,
+    }
+
+
+def new_ids(n: int) -> list[str]:
+    run = uuid.uuid4().hex[:8]
+    return [f"tmdb:movie:{run}{i}" for i in range(n)]
+
+
+async def titles_by_id(session: AsyncSession, ids: list[str]) -> dict[str, Title]:
+    rows = await session.scalars(select(Title).where(Title.title_id.in_(ids)))
+    return {row.title_id: row for row in rows}
+
+
+async def test_upserting_twice_keeps_one_row_each_and_updates_changed_columns(
+    session: AsyncSession,
+) -> None:
+    ids = new_ids(3)
+    later = T0 + timedelta(hours=1)
+    update = ["name", "last_seen_at"]
+    await upsert(session, Title, [make_title(i) for i in ids], conflict=["title_id"], update=update)
+    await session.commit()
+    first = await titles_by_id(session, ids)
+
+    renamed = [make_title(i, name="Matrix, The", seen=later) for i in ids]
+    renamed[2]["first_seen_at"] = later
+    await upsert(session, Title, renamed, conflict=["title_id"], update=update)
+    await upsert(session, Title, renamed, conflict=["title_id"], update=update)
+    await session.commit()
+    session.expunge_all()
+    second = await titles_by_id(session, ids)
+
+    assert sorted(second) == sorted(ids)
+    assert {t.name for t in second.values()} == {"Matrix, The"}
+    assert {t.last_seen_at for t in second.values()} == {later}
+    # Columns outside `update` keep what the first insert wrote.
+    assert {t.first_seen_at for t in second.values()} == {T0}
+    assert all(second[i].updated_at >= first[i].updated_at for i in ids)
+
+
+async def test_duplicate_keys_in_one_batch_keep_the_last_row(session: AsyncSession) -> None:
+    a, b = new_ids(2)
+    rows = [make_title(a, name="first"), make_title(b), make_title(a, name="last")]
+
+    await upsert(session, Title, rows, conflict=["title_id"], update=["name"], chunk_size=2)
+    await session.commit()
+
+    stored = await titles_by_id(session, [a, b])
+    assert len(stored) == 2
+    assert stored[a].name == "last"
+
+
+async def test_only_if_newer_ignores_a_late_older_row(session: AsyncSession) -> None:
+    (title_id,) = new_ids(1)
+    newer, older = T0 + timedelta(days=1), T0
+    update = ["name", "last_seen_at"]
+    await upsert(
+        session,
+        Title,
+        [make_title(title_id, name="new", seen=newer)],
+        conflict=["title_id"],
+        update=update,
+        only_if_newer="last_seen_at",
+    )
+    await upsert(
+        session,
+        Title,
+        [make_title(title_id, name="stale", seen=older)],
+        conflict=["title_id"],
+        update=update,
+        only_if_newer="last_seen_at",
+    )
+    await session.commit()
+
+    stored = (await titles_by_id(session, [title_id]))[title_id]
+    assert (stored.name, stored.last_seen_at) == ("new", newer)
+
+
+async def test_insert_ignore_on_observations_is_idempotent(session: AsyncSession) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+
+    await insert_ignore(session, ObservationRow, [make_observation(i) for i in ids])
+    await session.commit()
+    await insert_ignore(session, ObservationRow, [make_observation(i, rank=9) for i in ids])
+    await session.commit()
+
+    stored = (
+        await session.scalars(select(ObservationRow).where(ObservationRow.event_id.in_(ids)))
+    ).all()
+    assert len(stored) == 3
+    assert {(row.rank, row.signals["popularity"]) for row in stored} == {(1, 12.5)}
+    assert all(row.ingested_at.tzinfo is not None for row in stored)
+
+
+async def test_a_large_batch_round_trips(session: AsyncSession) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(1234)]
+
+    await insert_ignore(session, ObservationRow, [make_observation(i) for i in ids])
+    await session.commit()
+
+    count = await session.scalar(
+        select(func.count()).select_from(ObservationRow).where(ObservationRow.event_id.in_(ids))
+    )
+    assert count == 1234
+
+
+async def test_arrays_and_json_round_trip_through_the_models(session: AsyncSession) -> None:
+    content_hash = uuid.uuid4().hex
+    row = {
+        "content_hash": content_hash,
+        "prompt_version": "v1",
+        "model": "gpt-4o-mini",
+        "provider": "openai",
+        "title_id": "tmdb:movie:603",
+        "summary": "A hacker learns the truth.",
+        "vibe_tags": ["mind-bending", "dystopian"],
+        "free_tags": [],
+        "genres": ["sci-fi", "action"],
+        "hype_score": 87.5,
+        "hype_reason": "anniversary re-release",
+        "audience": None,
+    }
+    key = ["content_hash", "prompt_version", "model"]
+
+    await upsert(session, EnrichmentRow, [row], conflict=key, update=["summary"])
+    await session.commit()
+
+    stored = await session.get(EnrichmentRow, (content_hash, "v1", "gpt-4o-mini"))
+    assert stored is not None
+    assert stored.vibe_tags == ["mind-bending", "dystopian"]
+    assert stored.genres == ["sci-fi", "action"]
+    assert stored.free_tags == []
+
+
+async def test_only_one_production_model_per_kind(session: AsyncSession) -> None:
+    kind = f"genre-{uuid.uuid4().hex[:8]}"
+    session.add(ModelVersion(version=f"{kind}-1", kind=kind, stage="production"))
+    await session.commit()
+
+    session.add(ModelVersion(version=f"{kind}-2", kind=kind, stage="production"))
+    with pytest.raises(IntegrityError, match="uq_models_kind_production"):
+        await session.commit()
+    await session.rollback()
+
+
+async def test_engine_connections_carry_the_service_name(database_url: str) -> None:
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    plain_url = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    engine = create_engine(plain_url, service=service)
+    try:
+        async with engine.connect() as conn:
+            own = await conn.scalar(
+                text("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            )
+            seen = await conn.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": service},
+            )
+    finally:
+        await engine.dispose()
+
+    assert own == service
+    assert seen == 1

@@ -1,0 +1,236 @@
+"""Declarative models of every table; Alembic migrations own the schema, these mirror it.
+
+Event tables (observations, enrichments, classifications, trend_scores) carry ``title_id``
+without a foreign key on purpose: each service writes its own tables from its own topic,
+and a foreign key would make one service's write wait on another's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
+
+# Fixed constraint names keep Alembic's autogenerate and downgrades stable across databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+Json = dict[str, Any]
+MODEL_STAGES = ("candidate", "production", "archived")
+
+
+def _tz(*, default_now: bool = False, nullable: bool = False) -> MappedColumn[Any]:
+    """Return a timestamptz column, defaulting to the database's now() when asked."""
+    return mapped_column(
+        DateTime(timezone=True),
+        nullable=nullable,
+        server_default=func.now() if default_now else None,
+    )
+
+
+def _json() -> MappedColumn[Any]:
+    """Return a JSONB column defaulting to an empty object."""
+    return mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+
+
+def _tags() -> MappedColumn[Any]:
+    """Return a text[] column defaulting to an empty array."""
+    return mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
+
+
+class Base(DeclarativeBase):
+    """Base of every model; shares the one MetaData that Alembic compares against."""
+
+    metadata = metadata
+
+
+class Title(Base):
+    """A movie or show, resolved once by the scraper."""
+
+    __tablename__ = "titles"
+
+    title_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int | None] = mapped_column(Integer)
+    overview: Mapped[str] = mapped_column(Text, server_default="")
+    tmdb_id: Mapped[int | None] = mapped_column(Integer)
+    poster_url: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = _tz()
+    last_seen_at: Mapped[datetime] = _tz()
+    updated_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class TitleAlias(Base):
+    """A spelling of a title ("Matrix, The") keyed by normalised title|year|media_type."""
+
+    __tablename__ = "title_aliases"
+
+    alias_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    title_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("titles.title_id", ondelete="CASCADE"), index=True
+    )
+    alias: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class ObservationRow(Base):
+    """One title seen at one rank on one source; append-only."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        Index(None, "title_id", "observed_at"),
+        Index(None, "source", "observed_at"),
+    )
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    title_id: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    rank: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str | None] = mapped_column(Text)
+    signals: Mapped[Json] = _json()
+    observed_at: Mapped[datetime] = _tz()
+    ingested_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class EnrichmentRow(Base):
+    """What an LLM said about some title content under one prompt version and model."""
+
+    __tablename__ = "enrichments"
+
+    content_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    prompt_version: Mapped[str] = mapped_column(Text, primary_key=True)
+    model: Mapped[str] = mapped_column(Text, primary_key=True)
+    provider: Mapped[str] = mapped_column(Text)
+    # The title the enrichment was first made for; identical content may serve several.
+    title_id: Mapped[str] = mapped_column(Text, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    vibe_tags: Mapped[list[str]] = _tags()
+    free_tags: Mapped[list[str]] = _tags()
+    genres: Mapped[list[str]] = _tags()
+    hype_score: Mapped[float] = mapped_column(Float)
+    hype_reason: Mapped[str] = mapped_column(Text, server_default="")
+    audience: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class ClassificationRow(Base):
+    """Genre probabilities for one enriched event, stamped with the model version."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (Index(None, "title_id", "created_at"),)
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    title_id: Mapped[str] = mapped_column(Text)
+    model_version: Mapped[str] = mapped_column(Text, index=True)
+    probabilities: Mapped[Json] = _json()
+    genres: Mapped[list[str]] = _tags()
+    created_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class TrendScoreRow(Base):
+    """One published score of a title in one window: the history behind the chart."""
+
+    __tablename__ = "trend_scores"
+    __table_args__ = (Index(None, "title_id", "window", "scored_at"),)
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    title_id: Mapped[str] = mapped_column(Text)
+    window: Mapped[str] = mapped_column(String(8))
+    score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    previous_rank: Mapped[int | None] = mapped_column(Integer)
+    components: Mapped[Json] = _json()
+    explanation: Mapped[str] = mapped_column(Text, server_default="")
+    scored_at: Mapped[datetime] = _tz()
+    created_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class CurrentScore(Base):
+    """The latest score of a title per window; the api builds its start-up snapshot here."""
+
+    __tablename__ = "current_scores"
+    __table_args__ = (Index(None, "window", "rank"),)
+
+    title_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    window: Mapped[str] = mapped_column(String(8), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    components: Mapped[Json] = _json()
+    explanation: Mapped[str] = mapped_column(Text, server_default="")
+    # What the UI shows (title, genres, summary, vibe tags…): the TrendScored event as JSON.
+    payload: Mapped[Json] = _json()
+    scored_at: Mapped[datetime] = _tz()
+    updated_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class ModelVersion(Base):
+    """A trained model in the registry; at most one production model per kind."""
+
+    __tablename__ = "models"
+    __table_args__ = (
+        CheckConstraint(f"stage IN {MODEL_STAGES!r}", name="stage_known"),
+        # Promotion archives the old production model first, in the same transaction.
+        Index(
+            "uq_models_kind_production",
+            "kind",
+            unique=True,
+            postgresql_where=text("stage = 'production'"),
+        ),
+    )
+
+    version: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(16), server_default="candidate")
+    metrics: Mapped[Json] = _json()
+    data_card_hash: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[Json] = _json()
+    artifact_uri: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _tz(default_now=True)
+    promoted_at: Mapped[datetime | None] = _tz(nullable=True)
+
+
+class DriftReport(Base):
+    """One drift run: its verdict, the full report, and where the rendered copy lives."""
+
+    __tablename__ = "drift_reports"
+    __table_args__ = (Index(None, "ran_at"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    ran_at: Mapped[datetime] = _tz(default_now=True)
+    model_version: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[Json] = _json()
+    verdict: Mapped[str] = mapped_column(String(16))
+    report_uri: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedEvent(Base):
+    """A consumer's record of an event it handled, where no natural key makes writes idempotent."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    processed_at: Mapped[datetime] = _tz(default_now=True)
