@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 
 from services.api.consumer import FollowScores, load_current_scores
 from services.api.hub import TrendHub
+from services.api.readiness import build_readiness_router, dependency_checks
 from services.api.routes import build_router, mount_frontend
 from services.api.settings import ApiSettings
 from trendkit.broker import ensure_topics, make_broker
@@ -61,6 +62,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     app = FastAPI(title="Trending Now", version="0.1.0", lifespan=lifespan)
     app.include_router(build_router(hub))
+    app.include_router(build_readiness_router(dependency_checks(broker, db, settings.redis_url)))
     app.mount("/metrics", make_asgi_app(registry))
     asyncapi = AsyncAPI(broker, title="Trending Now topics", version="0.1.0")
 

@@ -16,7 +16,7 @@ def create_app(settings: ScorerSettings) -> AsgiFastStream:
     """Wire the scorer: one batch stage over titles.classified."""
     ctx = ServiceContext(SERVICE, settings)
     params = ScoringParams(
-        max_rank=settings.max_rank,
+        rank_scale=settings.rank_scale,
         min_score_change=settings.min_score_change,
         agreement_bonus=settings.agreement_bonus,
         velocity_weight=settings.velocity_weight,

@@ -3,11 +3,11 @@
 For one title, window ``w`` and event time ``t`` (the latest ``observed_at`` seen, never the
 wall clock, so replaying the same observations gives the same scores):
 
-    points_s   = weight_s · (1 + R − rank_s) / R                      (R = max_rank)
+    points(r)  = 1 / (1 + (r − 1) / k)            (k = rank_scale: #1 → 1, #k+1 → ½)
     decay_s    = 0.5 ^ ((t − seen_s) / half_life_w), 0 once t − seen_s > horizon_w
-    sources    = Σ_s points_s · decay_s
+    sources    = Σ_s weight_s · points(rank_s) · decay_s
     agreement  = agreement_bonus · (n_active − 1) · sources / n_active
-    velocity   = velocity_weight · Σ_s max(0, prev_rank_s − rank_s) / R · decay_s
+    velocity   = velocity_weight · Σ_s max(0, points(rank_s) − points(prev_rank_s)) · decay_s
     hype       = hype_weight · hype_score / 100
     raw        = sources + agreement + velocity + hype
     score      = 100 · raw / max(raw over current titles in w)
@@ -42,7 +42,7 @@ SCORER_VERSION = "skeleton-1"
 class ScoringParams:
     """The knobs of the formula above."""
 
-    max_rank: int = 100
+    rank_scale: float = 5.0
     half_life_hours: dict[str, float] = field(
         default_factory=lambda: {"live": 3.0, "day": 12.0, "week": 48.0}
     )
@@ -94,6 +94,11 @@ class Published:
     rank: int
 
 
+def rank_points(rank: int, scale: float) -> float:
+    """Points for a chart position: 1 for #1, halving by #scale+1, never reaching 0."""
+    return 1.0 / (1.0 + (rank - 1) / scale)
+
+
 def _contribution(
     params: ScoringParams, window: Window, state: TitleState, now: datetime
 ) -> ScoreComponents | None:
@@ -109,11 +114,11 @@ def _contribution(
         decay = 0.5 ** (max(age_h, 0.0) / half_life)
         decays.append(decay)
         weight = params.source_weights.get(source, 1.0)
-        rank = min(s.rank, params.max_rank)
-        sources[source] = round(weight * (1 + params.max_rank - rank) / params.max_rank * decay, 6)
+        points = rank_points(s.rank, params.rank_scale)
+        sources[source] = round(weight * points * decay, 6)
         if s.previous_rank is not None and s.previous_rank > s.rank:
-            gained = min(s.previous_rank - s.rank, params.max_rank)
-            velocity += params.velocity_weight * gained / params.max_rank * decay
+            gained = points - rank_points(s.previous_rank, params.rank_scale)
+            velocity += params.velocity_weight * gained * decay
     if not sources:
         return None
     total = sum(sources.values())

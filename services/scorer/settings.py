@@ -11,7 +11,11 @@ class ScorerSettings(CommonSettings):
 
     model_config = SettingsConfigDict(env_prefix="SCORER_", extra="ignore", populate_by_name=True)
 
-    max_rank: int = Field(default=100, ge=1)
+    rank_scale: float = Field(
+        default=5.0,
+        gt=0,
+        description="k in points = 1 / (1 + (rank - 1) / k): #k+1 earns half of #1",
+    )
     min_score_change: float = Field(default=0.5, ge=0)
     agreement_bonus: float = Field(default=0.15, ge=0)
     velocity_weight: float = Field(default=0.5, ge=0)

@@ -187,7 +187,7 @@ async def test_redis_answers(embedded: Stack) -> None:
         await client.set("stack-check", b"value")
         assert await client.get("stack-check") == b"value"
     finally:
-        await client.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose()
+        await client.aclose()
 
 
 async def test_s3_stores_objects(embedded: Stack) -> None:
