@@ -21,7 +21,6 @@ from stack import Stack
 from trendkit.db import migrate
 from trendkit.settings import CommonSettings
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEMPLATE_DB = f"trending_template_{os.getpid()}"
 
 
@@ -137,11 +136,3 @@ def settings(
         topic_partitions=3,
         object_store_url=f"file://{tmp_path / 'objects'}",
     )
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """Return ../shared/data, or skip when this checkout has no shared data beside it."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}; these tests read real pages there")
-    return SHARED_DATA

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,8 +17,10 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry
 
@@ -37,6 +40,9 @@ def make_broker(
         resource=Resource.create({"service.name": service}),
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
     )
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        # The exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself.
+        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=service,

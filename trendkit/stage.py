@@ -26,11 +26,12 @@ from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
 
 from aiokafka import ConsumerRecord
+from aiokafka import TopicPartition as AIOKafkaTopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.schemas import Topic
 from opentelemetry import propagate
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import ValidationError
 
 from trendkit.contracts import (
@@ -89,8 +90,15 @@ class StageMetrics:
     processed: Counter = field(init=False)
     published: Counter = field(init=False)
     publish_seconds: Histogram = field(init=False)
+    lag: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
+        self.lag = Gauge(
+            "trending_consumer_lag",
+            "Messages behind the partition's high watermark after the last batch",
+            ["topic", "group"],
+            registry=self.registry,
+        )
         self.published = Counter(
             "trending_published_messages",
             "Events a service published, by topic",
@@ -195,6 +203,7 @@ class BatchStage(Generic[In]):
         # Where a new group starts: pipeline stages must see everything ("earliest"); a
         # fan-out replica that loads its snapshot from Postgres only needs what is new.
         self.start_from = start_from
+        self.retry_backoff_s = 0.1
         self._attempts: dict[tuple[str, int, int], int] = {}
 
     def subscribe(self) -> None:
@@ -253,14 +262,30 @@ class BatchStage(Generic[In]):
                         exc,
                     )
                     await self._publish_dead(dead)
-                    await asyncio.sleep(min(0.1 * 2**attempts, 5.0))
+                    await asyncio.sleep(min(self.retry_backoff_s * 2**attempts, 5.0))
                     await message.nack()
                     return
                 dead.extend(await self._one_by_one(events, attempts))
             await self._publish_dead(dead)
             await message.ack()
+            self._record_lag(records, message)
             self._forget(records)
             self.metrics.processed.labels(self.input_topic, self.service).inc(len(events))
+
+    def _record_lag(self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage) -> None:
+        # The fetch high watermark is right on Tansu too (its end offsets are not; DESIGN.md).
+        highwater = getattr(message.consumer, "highwater", None)
+        if highwater is None or not records:
+            return
+        behind = 0
+        last: dict[tuple[str, int], int] = {}
+        for r in records:
+            last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
+        for (topic, partition), offset in last.items():
+            mark = highwater(AIOKafkaTopicPartition(topic, partition))
+            if mark is not None:
+                behind += max(0, mark - offset - 1)
+        self.metrics.lag.labels(self.input_topic, self.group_id).set(behind)
 
     def _decode(self, record: ConsumerRecord[Any, Any]) -> In:
         if record.value is None:

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 
 from services.api.consumer import FollowScores, load_current_scores
 from services.api.hub import TrendHub
+from services.api.metrics import HubCollector
 from services.api.readiness import build_readiness_router, dependency_checks
 from services.api.routes import build_router, mount_frontend
 from services.api.settings import ApiSettings
@@ -30,6 +31,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     broker = make_broker(settings, service=SERVICE, registry=registry)
     db = Database(settings.database_url, service=SERVICE)
     hub = TrendHub()
+    registry.register(HubCollector(hub))
     # Every replica must see every score, so each one is its own consumer group and
     # starts from what is new; what came before is in Postgres (current_scores).
     BatchStage(

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from trendkit.contracts import (
     WINDOWS,
@@ -36,6 +36,8 @@ from trendkit.contracts import (
 )
 
 SCORER_VERSION = "skeleton-1"
+DECAY_TICK = 0.1
+"""Share of a window's half-life after which every title in it is rescored."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class TrendBoard:
         self.now: datetime | None = None
         self.raw: dict[Window, dict[str, ScoreComponents]] = {w: {} for w in WINDOWS}
         self.published: dict[Window, dict[str, Published]] = {w: {} for w in WINDOWS}
+        self._decayed_at: dict[Window, datetime] = {}
         # Recently applied event ids, bounded: redeliveries arrive soon after the original.
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._seen_limit = 200_000
@@ -200,7 +203,16 @@ class TrendBoard:
     def _rescore(self, window: Window, touched: set[str]) -> list[TrendScored]:
         assert self.now is not None
         raw = self.raw[window]
-        for title_id in touched:
+        # Decay: when event time has moved on by a tenth of the window's half-life since
+        # the last full pass, every title is rescored, not only those seen in this batch.
+        # Driven by event time, so a replay decays exactly as the live run did.
+        tick = timedelta(hours=self.params.half_life_hours[window] * DECAY_TICK)
+        decayed_at = self._decayed_at.get(window)
+        recompute = touched
+        if decayed_at is None or self.now - decayed_at >= tick:
+            self._decayed_at[window] = self.now
+            recompute = touched | set(raw)
+        for title_id in recompute:
             comp = _contribution(self.params, window, self.titles[title_id], self.now)
             if comp is None:
                 raw.pop(title_id, None)
@@ -209,7 +221,7 @@ class TrendBoard:
         if not raw:
             return []
         top = max(c.raw for c in raw.values())
-        ranking = sorted(raw, key=lambda t: (-raw[t].raw, t))
+        ranking = [t for _, t in sorted((-c.raw, t) for t, c in raw.items())]
         out = []
         published = self.published[window]
         for rank, title_id in enumerate(ranking, start=1):

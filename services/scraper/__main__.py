@@ -29,7 +29,7 @@ def create_app(settings: ScraperSettings) -> AsgiFastStream:
         if settings.replay_file:
 
             async def replay_when_connected() -> None:
-                await run_replay(ctx.publisher, ctx.db, settings)
+                await run_replay(ctx.publisher, ctx.db, settings, ctx.metrics)
 
             tasks.append(asyncio.create_task(replay_when_connected(), name="replay"))
             tasks[-1].add_done_callback(_report_crash)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from trendkit.settings import CommonSettings
@@ -22,3 +22,9 @@ class ScraperSettings(CommonSettings):
         default=720.0, gt=0, description="timeline seconds per real second (720: 2 h in 10 s)"
     )
     replay_loop: bool = Field(default=True, description="start over at the end, time moving on")
+
+    @field_validator("replay_file", mode="before")
+    @classmethod
+    def _empty_disables_replay(cls, value: object) -> object:
+        # An empty env var would otherwise become Path("."), a folder, not "no replay".
+        return None if value == "" else value

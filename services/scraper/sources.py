@@ -11,12 +11,14 @@ from services.scraper.settings import ScraperSettings
 from services.scraper.store import record_observations
 from trendkit.contracts import TITLES_RAW, now_utc
 from trendkit.db.database import Database
-from trendkit.stage import Outbound, publish_all
+from trendkit.stage import Outbound, StageMetrics, publish_all
 
 log = logging.getLogger(__name__)
 
 
-async def run_replay(publisher: KafkaBroker, db: Database, settings: ScraperSettings) -> None:
+async def run_replay(
+    publisher: KafkaBroker, db: Database, settings: ScraperSettings, metrics: StageMetrics
+) -> None:
     """Play the configured timeline into titles.raw until it ends (never, when looping)."""
     assert settings.replay_file is not None
     replay = Replay.from_file(
@@ -34,7 +36,13 @@ async def run_replay(publisher: KafkaBroker, db: Database, settings: ScraperSett
         # Store first: a crash between the two steps republishes the same event ids,
         # which every consumer treats as duplicates.
         await record_observations(db, batch)
-        await publish_all(publisher, settings, [Outbound(TITLES_RAW, o) for o in batch])
+        await publish_all(
+            publisher,
+            settings,
+            [Outbound(TITLES_RAW, o) for o in batch],
+            metrics=metrics,
+            service="scraper",
+        )
         sent += len(batch)
         log.debug("published %d observations (%d in all)", len(batch), sent)
     log.info("replay finished after %d observations", sent)

@@ -95,3 +95,16 @@ def test_velocity_rewards_a_climb_and_time_scale_compresses_windows() -> None:
     assert dict(board.current("day"))[title_id].velocity > 0
     scaled = ScoringParams().time_scaled(720)
     assert scaled.half_life_hours["day"] == 12 / 720
+
+
+def test_a_title_no_longer_seen_decays_as_event_time_moves_on() -> None:
+    board = TrendBoard()
+    board.apply([title_classified(name="Old", rank=1, observed_at=T0)])
+    old = next(iter(board.titles))
+    before = _raw(board, old, "live")
+    out = board.apply([title_classified(name="New", rank=1, observed_at=T0 + timedelta(hours=2))])
+    after = _raw(board, old, "live")
+    assert after < before
+    assert any(e.title_id == old and e.window == "live" for e in out)
+    board.apply([title_classified(name="Newer", rank=1, observed_at=T0 + timedelta(hours=10))])
+    assert old not in dict(board.current("live"))  # past the live window's horizon

@@ -1,0 +1,175 @@
+"""The batch stage's delivery policy, with the broker replaced by recording fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord
+from prometheus_client import CollectorRegistry
+
+from tests.factories import title_observed
+from trendkit.contracts import TITLES_ENRICHED, TITLES_RAW, DeadLetter, TitleObserved
+from trendkit.settings import CommonSettings
+from trendkit.stage import BatchStage, Outbound, PermanentError, StageMetrics
+
+
+class RecordingBroker:
+    """Stands in for a KafkaBroker: every publish is recorded and acknowledged at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+
+    async def publish(
+        self, value: bytes, topic: str, *, key: bytes | None, headers: Any, no_confirm: bool
+    ) -> asyncio.Future[None]:
+        self.sent.append((topic, key, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def on(self, topic: str) -> list[bytes]:
+        return [value for t, _, value in self.sent if t == topic]
+
+
+class Delivery:
+    """Stands in for FastStream's KafkaMessage: records how the batch was settled."""
+
+    def __init__(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        self.raw_message = tuple(records)
+        self.consumer = object()
+        self.settled: list[str] = []
+
+    async def ack(self) -> None:
+        self.settled.append("ack")
+
+    async def nack(self) -> None:
+        self.settled.append("nack")
+
+
+def record(offset: int, value: bytes | None, key: bytes = b"k") -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic="p.titles.raw",
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=len(value or b""),
+        headers=[("h", b"v")],
+    )
+
+
+def make_stage(handler: Any) -> tuple[BatchStage[TitleObserved], RecordingBroker]:
+    broker = RecordingBroker()
+    stage: BatchStage[TitleObserved] = BatchStage(
+        broker=broker,  # type: ignore[arg-type]
+        publisher=broker,  # type: ignore[arg-type]
+        settings=CommonSettings(topic_prefix="p.", dlq_max_attempts=3),
+        service="enricher",
+        input_topic=TITLES_RAW,
+        input_model=TitleObserved,
+        handler=handler,
+        metrics=StageMetrics(CollectorRegistry()),
+    )
+    stage.retry_backoff_s = 0
+    return stage, broker
+
+
+def batch(names: Sequence[str]) -> tuple[list[TitleObserved], list[ConsumerRecord[bytes, bytes]]]:
+    events = [title_observed(name=n) for n in names]
+    return events, [record(i, e.model_dump_json().encode(), e.key) for i, e in enumerate(events)]
+
+
+async def echo(events: list[TitleObserved]) -> list[Outbound]:
+    return [Outbound(TITLES_ENRICHED, e) for e in events]
+
+
+async def test_a_poison_record_is_retried_then_isolated_and_dead_lettered() -> None:
+    async def handler(events: list[TitleObserved]) -> list[Outbound]:
+        if any(e.title.name == "Poison" for e in events):
+            raise RuntimeError("cannot enrich Poison")
+        return await echo(events)
+
+    stage, broker = make_stage(handler)
+    _, records = batch(["A", "Poison", "B"])
+    deliveries = [Delivery(records) for _ in range(3)]
+    for delivery in deliveries:
+        await stage.process(list(delivery.raw_message), delivery)  # type: ignore[arg-type]
+
+    assert [d.settled for d in deliveries] == [["nack"], ["nack"], ["ack"]]
+    published = [json.loads(v)["title"]["name"] for v in broker.on("p.titles.enriched")]
+    assert published == ["A", "B"]
+    [letter] = [DeadLetter.model_validate_json(v) for v in broker.on("p.titles.raw.dlq")]
+    assert letter.error == "cannot enrich Poison"
+    assert letter.error_type == "RuntimeError"
+    assert letter.attempts == 4  # three as a batch, one on its own
+    assert (letter.partition, letter.offset) == (0, 1)
+    assert base64.b64decode(letter.value) == records[1].value
+    assert letter.headers == {"h": base64.b64encode(b"v").decode()}
+
+
+async def test_a_passing_fault_is_retried_and_nothing_is_dead_lettered() -> None:
+    calls = 0
+
+    async def flaky(events: list[TitleObserved]) -> list[Outbound]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("database restarting")
+        return await echo(events)
+
+    stage, broker = make_stage(flaky)
+    _, records = batch(["A", "B"])
+    first, second = Delivery(records), Delivery(records)
+    await stage.process(records, first)  # type: ignore[arg-type]
+    await stage.process(records, second)  # type: ignore[arg-type]
+    assert (first.settled, second.settled) == (["nack"], ["ack"])
+    assert len(broker.on("p.titles.enriched")) == 2
+    assert broker.on("p.titles.raw.dlq") == []
+
+
+async def test_a_permanent_error_dead_letters_at_once() -> None:
+    async def refuse(events: list[TitleObserved]) -> list[Outbound]:
+        raise PermanentError("overview is not text")
+
+    stage, broker = make_stage(refuse)
+    _, records = batch(["A", "B"])
+    delivery = Delivery(records)
+    await stage.process(records, delivery)  # type: ignore[arg-type]
+    assert delivery.settled == ["ack"]
+    letters = [DeadLetter.model_validate_json(v) for v in broker.on("p.titles.raw.dlq")]
+    assert [(x.offset, x.attempts, x.error) for x in letters] == [
+        (0, 1, "overview is not text"),
+        (1, 1, "overview is not text"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "empty message"),
+        (b"{", "TitleObserved rejected: <payload>: Invalid JSON"),
+        (json.dumps({"event_id": "x"}).encode(), "TitleObserved rejected: event_id: String should"),
+    ],
+)
+async def test_undecodable_records_are_dead_lettered_with_the_reason(
+    value: bytes | None, reason: str
+) -> None:
+    stage, broker = make_stage(echo)
+    events, records = batch(["A"])
+    bad = record(1, value)
+    delivery = Delivery([*records, bad])
+    await stage.process([*records, bad], delivery)  # type: ignore[arg-type]
+    [letter] = [DeadLetter.model_validate_json(v) for v in broker.on("p.titles.raw.dlq")]
+    assert letter.error.startswith(reason)
+    assert [json.loads(v)["event_id"] for v in broker.on("p.titles.enriched")] == [
+        events[0].event_id
+    ]
