@@ -8,6 +8,7 @@ SIGTERM: the lifespan closes consumers (committing nothing unfinished) and resou
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -77,6 +78,12 @@ def build_app(
 
 def serve(app: Any, *, service: str, settings: CommonSettings, port: int | None = None) -> None:
     """Serve an ASGI app (a service's FastStream shell or FastAPI app) until SIGINT/SIGTERM."""
+    # Everything built at start-up lives for the whole process: take it out of the
+    # collector's reach, and collect the old generation less often. A full collection
+    # walks every live object and, with thousands of titles in memory, stalled batches
+    # for hundreds of milliseconds (seen as the p99 of bench/pipeline).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     uvicorn.run(
         app,
         host=settings.bind_host,

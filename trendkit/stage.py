@@ -75,6 +75,8 @@ class Outcome:
 
     outputs: Sequence[Outbound]
     persist: Callable[[], Awaitable[None]] | None = None
+    on_success: Callable[[], None] | None = None
+    """Called once outputs are acknowledged and writes done: make in-memory state permanent."""
 
 
 Handler = Callable[[list[In]], Awaitable[Sequence[Outbound] | Outcome]]
@@ -237,6 +239,7 @@ class BatchStage(Generic[In]):
     async def process(self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage) -> None:
         """Handle one delivered batch and settle its offsets."""
         timer = self.metrics.batch_seconds.labels(self.input_topic, self.service).time()
+        started = time.perf_counter()
         with timer:
             events: list[tuple[ConsumerRecord[Any, Any], In]] = []
             dead: list[DeadLetter] = []
@@ -268,6 +271,12 @@ class BatchStage(Generic[In]):
                 dead.extend(await self._one_by_one(events, attempts))
             await self._publish_dead(dead)
             await message.ack()
+            log.debug(
+                "%s: batch of %d done in %.1f ms",
+                self.service,
+                len(records),
+                1000 * (time.perf_counter() - started),
+            )
             self._record_lag(records, message)
             self._forget(records)
             self.metrics.processed.labels(self.input_topic, self.service).inc(len(events))
@@ -311,6 +320,8 @@ class BatchStage(Generic[In]):
             await publishing
         else:
             await asyncio.gather(publishing, outcome.persist())
+        if outcome.on_success is not None:
+            outcome.on_success()
 
     async def _one_by_one(
         self, events: list[tuple[ConsumerRecord[Any, Any], In]], attempts: int

@@ -18,6 +18,8 @@ def create_app(settings: ScorerSettings) -> AsgiFastStream:
     params = ScoringParams(
         rank_scale=settings.rank_scale,
         min_score_change=settings.min_score_change,
+        min_rank_change=settings.min_rank_change,
+        publish_top_n=settings.publish_top_n,
         agreement_bonus=settings.agreement_bonus,
         velocity_weight=settings.velocity_weight,
         hype_weight=settings.hype_weight,

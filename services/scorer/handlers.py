@@ -69,4 +69,4 @@ class ScoreTitles:
                     only_if_newer="scored_at",
                 )
 
-        return Outcome(scored, persist)
+        return Outcome(scored, persist, on_success=self.board.commit)

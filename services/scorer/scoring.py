@@ -12,15 +12,16 @@ wall clock, so replaying the same observations gives the same scores):
     raw        = sources + agreement + velocity + hype
     score      = 100 · raw / max(raw over current titles in w)
 
-A title is published for a window when it enters the board, or its score moves by at
-least ``min_score_change`` or its rank changes; below the top ``publish_top_n`` only
-titles with new observations are published, so one newcomer does not republish the
-whole long tail.
+A title is published for a window when it enters the board, enters or leaves the top
+``publish_top_n``, its score moves by at least ``min_score_change`` or its rank by at
+least ``min_rank_change``. Below the top N only titles with new observations are even
+considered, so one newcomer does not republish the whole long tail, and a newcomer
+pushing fifty titles down one place each republishes none of them.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from trendkit.contracts import (
 )
 
 SCORER_VERSION = "skeleton-1"
+SCORED_BY = Provenance(provider="scorer", model="trend-score", version=SCORER_VERSION)
 DECAY_TICK = 0.1
 """Share of a window's half-life after which every title in it is rescored."""
 
@@ -56,6 +58,7 @@ class ScoringParams:
     velocity_weight: float = 0.5
     hype_weight: float = 0.1
     min_score_change: float = 0.5
+    min_rank_change: int = 2
     publish_top_n: int = 50
 
     def time_scaled(self, factor: float) -> ScoringParams:
@@ -127,7 +130,9 @@ def _contribution(
     agreement = params.agreement_bonus * (len(sources) - 1) * total / len(sources)
     hype = params.hype_weight * state.latest.enrichment.hype_score / 100
     raw = total + agreement + velocity + hype
-    return ScoreComponents(
+    # Built by us from validated inputs, thousands per batch: skip re-validation here; the
+    # TrendScored that carries it out is validated whole.
+    return ScoreComponents.model_construct(
         sources=sources,
         agreement=round(agreement, 6),
         velocity=round(velocity, 6),
@@ -150,6 +155,45 @@ def explain(components: ScoreComponents, rank: int, previous_rank: int | None) -
     return f"#{rank}: " + ", ".join(parts) + "."
 
 
+class Ranking:
+    """Titles ordered best first, kept sorted as scores change (no full sort per batch)."""
+
+    def __init__(self) -> None:
+        # Sorted ascending by (-raw, title_id): best first, ties broken by id.
+        self._keys: list[tuple[float, str]] = []
+        self._key_of: dict[str, tuple[float, str]] = {}
+
+    def set(self, title_id: str, raw: float) -> None:
+        """Place a title at its new score."""
+        self.remove(title_id)
+        key = (-raw, title_id)
+        bisect.insort(self._keys, key)
+        self._key_of[title_id] = key
+
+    def remove(self, title_id: str) -> None:
+        """Take a title out, if it is in."""
+        key = self._key_of.pop(title_id, None)
+        if key is not None:
+            del self._keys[bisect.bisect_left(self._keys, key)]
+
+    def rebuild(self, raw: dict[str, float]) -> None:
+        """Replace everything at once (after a full decay pass)."""
+        self._key_of = {t: (-r, t) for t, r in raw.items()}
+        self._keys = sorted(self._key_of.values())
+
+    def rank(self, title_id: str) -> int:
+        """Return a title's 1-based rank."""
+        return bisect.bisect_left(self._keys, self._key_of[title_id]) + 1
+
+    def top(self, n: int) -> list[str]:
+        """Return the best n titles, best first."""
+        return [t for _, t in self._keys[:n]]
+
+    def best(self) -> float:
+        """Return the best raw score."""
+        return -self._keys[0][0]
+
+
 class TrendBoard:
     """The scorer's state: every title's latest sightings and what was last published."""
 
@@ -158,21 +202,25 @@ class TrendBoard:
         self.titles: dict[str, TitleState] = {}
         self.now: datetime | None = None
         self.raw: dict[Window, dict[str, ScoreComponents]] = {w: {} for w in WINDOWS}
+        self.rankings: dict[Window, Ranking] = {w: Ranking() for w in WINDOWS}
         self.published: dict[Window, dict[str, Published]] = {w: {} for w in WINDOWS}
         self._decayed_at: dict[Window, datetime] = {}
-        # Recently applied event ids, bounded: redeliveries arrive soon after the original.
-        self._seen_events: OrderedDict[str, None] = OrderedDict()
-        self._seen_limit = 200_000
+        # What the last apply() would publish, made permanent by commit() once the stage
+        # has stored and published it: a batch that failed and is retried must produce
+        # the same outputs again, not be suppressed as "already published".
+        self._pending: dict[tuple[Window, str], Published] = {}
+        self._pending_decay: dict[Window, datetime] = {}
 
     def apply(self, events: Iterable[TitleClassified]) -> list[TrendScored]:
-        """Fold a batch of observations in and return the scores worth publishing."""
+        """Fold a batch of observations in and return the scores worth publishing.
+
+        Folding is idempotent (a redelivered event leaves every sighting as it was), so
+        duplicates need no bookkeeping. Call :meth:`commit` once the outputs are stored.
+        """
+        self._pending = {}
+        self._pending_decay = {}
         touched: set[str] = set()
         for event in sorted(events, key=lambda e: (e.observed_at, e.event_id)):
-            if event.event_id in self._seen_events:
-                continue  # a redelivered event changes nothing
-            self._seen_events[event.event_id] = None
-            if len(self._seen_events) > self._seen_limit:
-                self._seen_events.popitem(last=False)
             self._fold(event)
             touched.add(event.title_id)
         if not touched or self.now is None:
@@ -203,42 +251,60 @@ class TrendBoard:
     def _rescore(self, window: Window, touched: set[str]) -> list[TrendScored]:
         assert self.now is not None
         raw = self.raw[window]
+        ranking = self.rankings[window]
         # Decay: when event time has moved on by a tenth of the window's half-life since
         # the last full pass, every title is rescored, not only those seen in this batch.
         # Driven by event time, so a replay decays exactly as the live run did.
         tick = timedelta(hours=self.params.half_life_hours[window] * DECAY_TICK)
         decayed_at = self._decayed_at.get(window)
-        recompute = touched
-        if decayed_at is None or self.now - decayed_at >= tick:
-            self._decayed_at[window] = self.now
-            recompute = touched | set(raw)
-        for title_id in recompute:
+        full = decayed_at is None or self.now - decayed_at >= tick
+        if full:
+            self._pending_decay[window] = self.now
+        for title_id in touched | set(raw) if full else touched:
             comp = _contribution(self.params, window, self.titles[title_id], self.now)
             if comp is None:
                 raw.pop(title_id, None)
+                ranking.remove(title_id)
             else:
                 raw[title_id] = comp
+                if not full:
+                    ranking.set(title_id, comp.raw)
+        if full:
+            ranking.rebuild({t: c.raw for t, c in raw.items()})
         if not raw:
             return []
-        top = max(c.raw for c in raw.values())
-        ranking = [t for _, t in sorted((-c.raw, t) for t, c in raw.items())]
+        top = ranking.best()
+        # Only the top N and the titles seen in this batch can have news worth sending;
+        # below the top N, ranks shift silently as others come and go.
+        candidates = set(ranking.top(self.params.publish_top_n)) | (touched & raw.keys())
         out = []
         published = self.published[window]
-        for rank, title_id in enumerate(ranking, start=1):
-            if rank > self.params.publish_top_n and title_id not in touched:
-                continue  # below the top N, ranks shift silently; only news is published
+        for rank, title_id in sorted((ranking.rank(t), t) for t in candidates):
             comp = raw[title_id]
             score = round(100 * comp.raw / top, 2) if top > 0 else 0.0
             last = published.get(title_id)
-            if (
-                last is not None
-                and last.rank == rank
-                and abs(last.score - score) < self.params.min_score_change
-            ):
+            if last is not None and not self._is_news(last, score, rank):
                 continue
-            published[title_id] = Published(score=score, rank=rank)
+            self._pending[(window, title_id)] = Published(score=score, rank=rank)
             out.append(self._event(window, title_id, score, rank, comp, last))
         return out
+
+    def _is_news(self, last: Published, score: float, rank: int) -> bool:
+        """Say whether a score differs enough from the last published one to send it."""
+        n = self.params.publish_top_n
+        return (
+            abs(last.score - score) >= self.params.min_score_change
+            or abs(last.rank - rank) >= self.params.min_rank_change
+            or (last.rank <= n) != (rank <= n)
+        )
+
+    def commit(self) -> None:
+        """Remember the last apply's outputs as published."""
+        for (window, title_id), published in self._pending.items():
+            self.published[window][title_id] = published
+        self._decayed_at.update(self._pending_decay)
+        self._pending = {}
+        self._pending_decay = {}
 
     def _event(
         self,
@@ -268,7 +334,7 @@ class TrendBoard:
             genres=latest.classification.genres or latest.enrichment.genres,
             summary=latest.enrichment.summary,
             vibe_tags=latest.enrichment.vibe_tags,
-            scored_by=Provenance(provider="scorer", model="trend-score", version=SCORER_VERSION),
+            scored_by=SCORED_BY,
         )
 
     def current(self, window: Window) -> Sequence[tuple[str, ScoreComponents]]:

@@ -17,6 +17,8 @@ class ScorerSettings(CommonSettings):
         description="k in points = 1 / (1 + (rank - 1) / k): #k+1 earns half of #1",
     )
     min_score_change: float = Field(default=0.5, ge=0)
+    min_rank_change: int = Field(default=2, ge=1)
+    publish_top_n: int = Field(default=50, ge=1)
     agreement_bonus: float = Field(default=0.15, ge=0)
     velocity_weight: float = Field(default=0.5, ge=0)
     hype_weight: float = Field(default=0.1, ge=0)

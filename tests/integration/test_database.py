@@ -254,3 +254,54 @@ async def test_engine_connections_carry_the_service_name(database_url: str) -> N
 
     assert own == service
     assert seen == 1
+
+
+@pytest.mark.parametrize("rows", [3, 150])
+async def test_copy_upsert_matches_upsert_for_small_and_large_batches(
+    session: AsyncSession, rows: int
+) -> None:
+    from trendkit.db.models import CurrentScore
+    from trendkit.db.upsert import copy_upsert
+
+    def row(i: int, score: float, at: datetime) -> dict[str, Any]:
+        payload = {"title_id": f"tmdb:movie:{i}", "score": score}
+        return {
+            "title_id": f"tmdb:movie:{i}",
+            "window": "day",
+            "score": score,
+            "rank": i,
+            "components": '{"raw": 1.0}',  # JSON text, as the scorer passes it
+            "explanation": "",
+            "payload": payload,
+            "scored_at": at,
+        }
+
+    update = ["score", "rank", "components", "payload", "scored_at"]
+    first = [row(i, 1.0, T0) for i in range(1, rows + 1)]
+    async with session.begin():
+        await copy_upsert(
+            session,
+            CurrentScore,
+            first,
+            conflict=["title_id", "window"],
+            update=update,
+            only_if_newer="scored_at",
+        )
+    # A late (older) write is ignored, a newer one wins; both idempotent.
+    late = [row(1, -5.0, T0 - timedelta(hours=1)), row(2, 9.0, T0 + timedelta(hours=1))]
+    async with session.begin():
+        await copy_upsert(
+            session,
+            CurrentScore,
+            late * 2,
+            conflict=["title_id", "window"],
+            update=update,
+            only_if_newer="scored_at",
+        )
+    async with session.begin():
+        stored = {r.title_id: r for r in (await session.scalars(select(CurrentScore))).all()}
+    assert len(stored) == rows
+    assert stored["tmdb:movie:1"].score == 1.0
+    assert stored["tmdb:movie:2"].score == 9.0
+    assert stored["tmdb:movie:2"].payload == {"title_id": "tmdb:movie:2", "score": 9.0}
+    assert stored["tmdb:movie:3"].components == {"raw": 1.0}

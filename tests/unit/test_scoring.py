@@ -9,8 +9,16 @@ from hypothesis import strategies as st
 
 from services.scorer.scoring import ScoringParams, TrendBoard, _contribution
 from tests.factories import title_classified
+from trendkit.contracts import TitleClassified, TrendScored
 
 T0 = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
+
+
+def _apply(board: TrendBoard, events: list[TitleClassified]) -> list[TrendScored]:
+    """Apply a batch and commit it, as the stage does once outputs are stored."""
+    out = board.apply(events)
+    board.commit()
+    return out
 
 
 def _raw(board: TrendBoard, title_id: str, window: str = "day") -> float:
@@ -21,15 +29,15 @@ def _raw(board: TrendBoard, title_id: str, window: str = "day") -> float:
 def test_a_better_rank_never_lowers_the_score(better: int, worse: int) -> None:
     better, worse = sorted((better, worse))
     a, b = TrendBoard(), TrendBoard()
-    a.apply([title_classified(name="X", rank=better, observed_at=T0)])
-    b.apply([title_classified(name="X", rank=worse, observed_at=T0)])
+    _apply(a, [title_classified(name="X", rank=better, observed_at=T0)])
+    _apply(b, [title_classified(name="X", rank=worse, observed_at=T0)])
     title_id = next(iter(a.titles))
     assert _raw(a, title_id) >= _raw(b, title_id)
 
 
 def test_without_new_observations_a_score_decays() -> None:
     board = TrendBoard()
-    board.apply([title_classified(name="Old", rank=1, observed_at=T0)])
+    _apply(board, [title_classified(name="Old", rank=1, observed_at=T0)])
     state = next(iter(board.titles.values()))
     params = ScoringParams()
     now = _contribution(params, "day", state, T0)
@@ -43,12 +51,13 @@ def test_without_new_observations_a_score_decays() -> None:
 
 def test_agreement_across_sources_raises_the_score() -> None:
     one, two = TrendBoard(), TrendBoard()
-    one.apply([title_classified(name="X", rank=5, source="a", observed_at=T0)])
-    two.apply(
+    _apply(one, [title_classified(name="X", rank=5, source="a", observed_at=T0)])
+    _apply(
+        two,
         [
             title_classified(name="X", rank=5, source="a", observed_at=T0),
             title_classified(name="X", rank=5, source="b", observed_at=T0),
-        ]
+        ],
     )
     title_id = next(iter(one.titles))
     assert _raw(two, title_id) > _raw(one, title_id)
@@ -58,9 +67,9 @@ def test_agreement_across_sources_raises_the_score() -> None:
 def test_duplicated_events_change_nothing() -> None:
     event = title_classified(name="X", rank=3, observed_at=T0)
     board = TrendBoard()
-    first = board.apply([event])
+    first = _apply(board, [event])
     assert first
-    assert board.apply([event]) == []
+    assert _apply(board, [event]) == []
 
 
 def test_replaying_the_same_observations_gives_the_same_scores() -> None:
@@ -70,8 +79,8 @@ def test_replaying_the_same_observations_gives_the_same_scores() -> None:
         for i, (r, s) in enumerate([(1, "a"), (3, "b"), (2, "a"), (7, "b")])
     ]
     a, b = TrendBoard(), TrendBoard()
-    out_a = a.apply(events)
-    out_b = b.apply(list(reversed(events)))
+    out_a = _apply(a, events)
+    out_b = _apply(b, list(reversed(events)))
     assert [(e.title_id, e.window, e.score, e.rank) for e in out_a] == [
         (e.title_id, e.window, e.score, e.rank) for e in out_b
     ]
@@ -79,7 +88,7 @@ def test_replaying_the_same_observations_gives_the_same_scores() -> None:
 
 def test_scores_are_normalised_and_explained() -> None:
     board = TrendBoard()
-    out = board.apply([title_classified(name=f"T{r}", rank=r, observed_at=T0) for r in (1, 4, 9)])
+    out = _apply(board, [title_classified(name=f"T{r}", rank=r, observed_at=T0) for r in (1, 4, 9)])
     day = sorted((e for e in out if e.window == "day"), key=lambda e: e.rank)
     assert day[0].score == 100.0
     assert all(0 <= e.score <= 100 for e in day)
@@ -89,8 +98,8 @@ def test_scores_are_normalised_and_explained() -> None:
 
 def test_velocity_rewards_a_climb_and_time_scale_compresses_windows() -> None:
     board = TrendBoard()
-    board.apply([title_classified(name="X", rank=20, observed_at=T0)])
-    board.apply([title_classified(name="X", rank=2, observed_at=T0 + timedelta(hours=1))])
+    _apply(board, [title_classified(name="X", rank=20, observed_at=T0)])
+    _apply(board, [title_classified(name="X", rank=2, observed_at=T0 + timedelta(hours=1))])
     title_id = next(iter(board.titles))
     assert dict(board.current("day"))[title_id].velocity > 0
     scaled = ScoringParams().time_scaled(720)
@@ -99,12 +108,24 @@ def test_velocity_rewards_a_climb_and_time_scale_compresses_windows() -> None:
 
 def test_a_title_no_longer_seen_decays_as_event_time_moves_on() -> None:
     board = TrendBoard()
-    board.apply([title_classified(name="Old", rank=1, observed_at=T0)])
+    _apply(board, [title_classified(name="Old", rank=1, observed_at=T0)])
     old = next(iter(board.titles))
     before = _raw(board, old, "live")
-    out = board.apply([title_classified(name="New", rank=1, observed_at=T0 + timedelta(hours=2))])
+    out = _apply(board, [title_classified(name="New", rank=1, observed_at=T0 + timedelta(hours=2))])
     after = _raw(board, old, "live")
     assert after < before
     assert any(e.title_id == old and e.window == "live" for e in out)
-    board.apply([title_classified(name="Newer", rank=1, observed_at=T0 + timedelta(hours=10))])
+    _apply(board, [title_classified(name="Newer", rank=1, observed_at=T0 + timedelta(hours=10))])
     assert old not in dict(board.current("live"))  # past the live window's horizon
+
+
+def test_a_batch_that_failed_downstream_is_scored_again_identically() -> None:
+    board = TrendBoard()
+    _apply(board, [title_classified(name="A", rank=2, observed_at=T0)])
+    batch = [title_classified(name="B", rank=1, observed_at=T0 + timedelta(minutes=5))]
+    first = board.apply(batch)  # stored or published nothing: no commit
+    again = board.apply(batch)
+    assert first
+    assert [e.model_dump() for e in again] == [e.model_dump() for e in first]
+    board.commit()
+    assert board.apply(batch) == []
