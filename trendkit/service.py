@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from trendkit.broker import ensure_topics, make_broker, make_publisher
 from trendkit.contracts import PIPELINE_TOPICS
 from trendkit.db.database import Database
+from trendkit.publish import BatchPublisher
 from trendkit.runtime import build_app, prepare_database
 from trendkit.settings import CommonSettings
 from trendkit.stage import BatchStage, StageMetrics
@@ -27,13 +28,15 @@ class ServiceContext:
     settings: CommonSettings
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     broker: KafkaBroker = field(init=False)
-    publisher: KafkaBroker = field(init=False)
+    publisher: BatchPublisher = field(init=False)
     db: Database = field(init=False)
     metrics: StageMetrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.broker = make_broker(self.settings, service=self.service, registry=self.registry)
-        self.publisher = make_publisher(self.settings, service=self.service)
+        self.publisher = BatchPublisher(
+            make_publisher(self.settings, service=self.service), self.settings, service=self.service
+        )
         self.db = Database(self.settings.database_url, service=self.service)
         self.metrics = StageMetrics(self.registry)
 
@@ -59,7 +62,7 @@ class ServiceContext:
             await prepare_database(self.settings)
             await ensure_topics(self.settings, PIPELINE_TOPICS)
             await self.db.open()
-            await self.publisher.connect()
+            await self.publisher.start()
             try:
                 if extra is None:
                     yield

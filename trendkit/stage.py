@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
 
 from aiokafka import ConsumerRecord
@@ -30,7 +29,6 @@ from aiokafka import TopicPartition as AIOKafkaTopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.schemas import Topic
-from opentelemetry import propagate
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import ValidationError
 
@@ -41,6 +39,7 @@ from trendkit.contracts import (
     dlq_topic,
     now_utc,
 )
+from trendkit.publish import BatchPublisher, Outbound
 from trendkit.settings import CommonSettings
 
 In = TypeVar("In", bound=Event)
@@ -49,19 +48,6 @@ log = logging.getLogger(__name__)
 
 class PermanentError(Exception):
     """The input can never be processed (bad data, not a passing fault): dead-letter it."""
-
-
-@dataclass
-class Outbound:
-    """An event to publish, on a logical topic (the stage adds the prefix)."""
-
-    topic: str
-    event: Event
-
-    @cached_property
-    def value(self) -> bytes:
-        """Return the event's JSON, encoded once however many places need it."""
-        return self.event.model_dump_json().encode()
 
 
 @dataclass
@@ -135,43 +121,6 @@ class StageMetrics:
         )
 
 
-async def publish_all(
-    publisher: KafkaBroker,
-    settings: CommonSettings,
-    outputs: Sequence[Outbound],
-    *,
-    metrics: StageMetrics | None = None,
-    service: str = "",
-) -> None:
-    """Publish every event keyed by title, then wait for all acknowledgements together."""
-    if not outputs:
-        return
-    # One broker round trip per batch instead of one per message (DESIGN.md, performance
-    # notes): send everything without awaiting each ack, then gather the acks.
-    started = time.perf_counter()
-    base = {"content-type": "application/json"}
-    propagate.inject(base)  # the consuming span's trace context, once per batch
-    pending = []
-    counts: dict[str, int] = {}
-    for out in outputs:
-        name = type(out.event).__name__
-        pending.append(
-            await publisher.publish(
-                out.value,
-                settings.topic(out.topic),
-                key=out.event.key,
-                headers={**base, "x-event": name},
-                no_confirm=True,
-            )
-        )
-        counts[out.topic] = counts.get(out.topic, 0) + 1
-    await asyncio.gather(*pending)
-    if metrics is not None:
-        for topic, count in counts.items():
-            metrics.published.labels(topic, service).inc(count)
-        metrics.publish_seconds.labels(service).observe(time.perf_counter() - started)
-
-
 def _raw_records(body: Any) -> list[ConsumerRecord[Any, Any]]:
     return list(body)
 
@@ -183,7 +132,7 @@ class BatchStage(Generic[In]):
         self,
         *,
         broker: KafkaBroker,
-        publisher: KafkaBroker,
+        publisher: BatchPublisher | None,
         settings: CommonSettings,
         service: str,
         input_topic: str,
@@ -309,19 +258,20 @@ class BatchStage(Generic[In]):
     async def _run(self, events: list[In]) -> None:
         handled = await self.handler(events)
         outcome = handled if isinstance(handled, Outcome) else Outcome(handled)
-        publishing = publish_all(
-            self.publisher,
-            self.settings,
-            outcome.outputs,
-            metrics=self.metrics,
-            service=self.service,
-        )
+        publishing = self._publish(outcome.outputs)
         if outcome.persist is None:
             await publishing
         else:
             await asyncio.gather(publishing, outcome.persist())
         if outcome.on_success is not None:
             outcome.on_success()
+
+    async def _publish(self, outputs: Sequence[Outbound]) -> None:
+        if not outputs:
+            return
+        if self.publisher is None:
+            raise RuntimeError(f"{self.service}: a handler returned outputs but has no publisher")
+        await self.publisher.publish(outputs, metrics=self.metrics)
 
     async def _one_by_one(
         self, events: list[tuple[ConsumerRecord[Any, Any], In]], attempts: int
@@ -399,4 +349,4 @@ def _first_offsets(records: list[ConsumerRecord[Any, Any]]) -> list[tuple[str, i
     return [(t, p, o) for (t, p), o in first.items()]
 
 
-__all__ = ["BatchStage", "Outbound", "Outcome", "PermanentError", "StageMetrics", "publish_all"]
+__all__ = ["BatchStage", "Outbound", "Outcome", "PermanentError", "StageMetrics"]

@@ -36,7 +36,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     # starts from what is new; what came before is in Postgres (current_scores).
     BatchStage(
         broker=broker,
-        publisher=broker,  # the api publishes nothing onward
+        publisher=None,  # the api publishes nothing onward
         settings=settings,
         service=SERVICE,
         input_topic=TRENDS_SCORED,

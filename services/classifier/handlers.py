@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from services.classifier.domain import GenreModel, classify
 from trendkit.contracts import TITLES_CLASSIFIED, TitleEnriched
 from trendkit.db.database import Database
 from trendkit.db.models import ClassificationRow
 from trendkit.db.upsert import insert_ignore
-from trendkit.stage import Outbound
+from trendkit.stage import Outbound, Outcome
 
 
 class ClassifyTitles:
@@ -19,7 +17,7 @@ class ClassifyTitles:
         self.db = db
         self.model = model
 
-    async def __call__(self, batch: list[TitleEnriched]) -> Sequence[Outbound]:
+    async def __call__(self, batch: list[TitleEnriched]) -> Outcome:
         """Handle one batch from ``titles.enriched``."""
         classified = classify(batch, self.model)
         rows = [
@@ -32,6 +30,10 @@ class ClassifyTitles:
             }
             for c in classified
         ]
-        async with self.db.transaction() as session:
-            await insert_ignore(session, ClassificationRow, rows)
-        return [Outbound(TITLES_CLASSIFIED, c) for c in classified]
+
+        async def persist() -> None:
+            async with self.db.transaction() as session:
+                await insert_ignore(session, ClassificationRow, rows)
+
+        # Stored while the outputs are in flight; offsets are committed after both.
+        return Outcome([Outbound(TITLES_CLASSIFIED, c) for c in classified], persist)

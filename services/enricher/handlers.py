@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import select, tuple_
 
 from services.enricher.domain import EnrichmentProvider, cache_key, to_enriched
@@ -11,7 +9,7 @@ from trendkit.contracts import TITLES_ENRICHED, Enrichment, Provenance, TitleObs
 from trendkit.db.database import Database
 from trendkit.db.models import EnrichmentRow
 from trendkit.db.upsert import insert_ignore
-from trendkit.stage import Outbound
+from trendkit.stage import Outbound, Outcome
 
 Key = tuple[str, str, str]
 
@@ -29,20 +27,28 @@ class EnrichTitles:
         p = self.provider
         return Provenance(provider=p.provider, model=p.model, version=p.version)
 
-    async def __call__(self, batch: list[TitleObserved]) -> Sequence[Outbound]:
+    async def __call__(self, batch: list[TitleObserved]) -> Outcome:
         """Handle one batch from ``titles.raw``."""
         keys = [cache_key(o.title, self.provenance) for o in batch]
         known = await self._cached(set(keys))
         misses = {k: o for k, o in zip(keys, batch, strict=True) if k not in known}
+        new: dict[Key, Enrichment] = {}
         if misses:
             fresh = await self.provider.enrich(list(misses.values()))
             new = dict(zip(misses, fresh, strict=True))
-            await self._store(new, misses)
             known.update(new)
-        return [
+        outputs = [
             Outbound(TITLES_ENRICHED, to_enriched(o, known[k]))
             for k, o in zip(keys, batch, strict=True)
         ]
+
+        async def persist() -> None:
+            if new:
+                await self._store(new, misses)
+
+        # New enrichments are stored while the outputs are in flight; offsets are
+        # committed only after both, so a crash between them redoes the batch.
+        return Outcome(outputs, persist)
 
     async def _cached(self, keys: set[Key]) -> dict[Key, Enrichment]:
         columns = (EnrichmentRow.content_hash, EnrichmentRow.prompt_version, EnrichmentRow.model)

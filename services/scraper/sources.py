@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from faststream.kafka import KafkaBroker
-
 from services.scraper.replay import Replay
 from services.scraper.settings import ScraperSettings
 from services.scraper.store import record_observations
 from trendkit.contracts import TITLES_RAW, now_utc
 from trendkit.db.database import Database
-from trendkit.stage import Outbound, StageMetrics, publish_all
+from trendkit.publish import BatchPublisher, Outbound
+from trendkit.stage import StageMetrics
 
 log = logging.getLogger(__name__)
 
 
 async def run_replay(
-    publisher: KafkaBroker, db: Database, settings: ScraperSettings, metrics: StageMetrics
+    publisher: BatchPublisher, db: Database, settings: ScraperSettings, metrics: StageMetrics
 ) -> None:
     """Play the configured timeline into titles.raw until it ends (never, when looping)."""
     assert settings.replay_file is not None
@@ -36,13 +35,7 @@ async def run_replay(
         # Store first: a crash between the two steps republishes the same event ids,
         # which every consumer treats as duplicates.
         await record_observations(db, batch)
-        await publish_all(
-            publisher,
-            settings,
-            [Outbound(TITLES_RAW, o) for o in batch],
-            metrics=metrics,
-            service="scraper",
-        )
+        await publisher.publish([Outbound(TITLES_RAW, o) for o in batch], metrics=metrics)
         sent += len(batch)
         log.debug("published %d observations (%d in all)", len(batch), sent)
     log.info("replay finished after %d observations", sent)

@@ -36,6 +36,18 @@ class RecordingBroker:
         return [value for t, _, value in self.sent if t == topic]
 
 
+class RecordingPublisher:
+    """Stands in for a BatchPublisher, recording into the broker's log."""
+
+    def __init__(self, broker: RecordingBroker, prefix: str) -> None:
+        self.broker = broker
+        self.prefix = prefix
+
+    async def publish(self, outputs: Sequence[Outbound], *, metrics: object = None) -> None:
+        for out in outputs:
+            self.broker.sent.append((self.prefix + out.topic, out.event.key, out.value))
+
+
 class Delivery:
     """Stands in for FastStream's KafkaMessage: records how the batch was settled."""
 
@@ -71,7 +83,7 @@ def make_stage(handler: Any) -> tuple[BatchStage[TitleObserved], RecordingBroker
     broker = RecordingBroker()
     stage: BatchStage[TitleObserved] = BatchStage(
         broker=broker,  # type: ignore[arg-type]
-        publisher=broker,  # type: ignore[arg-type]
+        publisher=RecordingPublisher(broker, "p."),  # type: ignore[arg-type]
         settings=CommonSettings(topic_prefix="p.", dlq_max_attempts=3),
         service="enricher",
         input_topic=TITLES_RAW,

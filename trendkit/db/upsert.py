@@ -179,11 +179,15 @@ async def copy_upsert(
     _check_columns(table, columns, "rows")
     staging = f"_staging_{table.name}"
     connection = await session.connection()
-    await connection.exec_driver_sql(
-        f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
-        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-    )
     raw = await connection.get_raw_connection()
+    # A temporary table lives as long as its connection: create it once per connection.
+    created: set[str] = raw.info.setdefault("staging_tables", set())
+    if staging not in created:
+        await connection.exec_driver_sql(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+        )
+        created.add(staging)
     driver = raw.driver_connection
     assert driver is not None
     records = [
