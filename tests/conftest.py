@@ -73,44 +73,39 @@ def _dsn(url: str, database: str) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-async def template_database(stack: Stack) -> AsyncIterator[str]:
-    """Create a database migrated to head once; tests clone it (fast, no re-migration)."""
+async def _on_server(stack: Stack, sql: str) -> None:
+    """Run one statement on the server's maintenance database (CREATE/DROP DATABASE)."""
     assert stack.database_url is not None
     admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"')
-        await admin.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
+        await admin.execute(sql)
     finally:
         await admin.close()
-    url = (
-        make_url(stack.database_url).set(database=TEMPLATE_DB).render_as_string(hide_password=False)
-    )
+
+
+def _database(stack: Stack, name: str) -> str:
+    assert stack.database_url is not None
+    return make_url(stack.database_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def template_database(stack: Stack) -> AsyncIterator[str]:
+    """Create a database migrated to head once; tests clone it (fast, no re-migration)."""
+    await _on_server(stack, f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"')
+    await _on_server(stack, f'CREATE DATABASE "{TEMPLATE_DB}"')
+    url = _database(stack, TEMPLATE_DB)
     await migrate.upgrade(url)
     yield url
-    admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _on_server(stack, f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
 
 
 @pytest.fixture
 async def database_url(stack: Stack, template_database: str) -> AsyncIterator[str]:
     """Yield the URL of a fresh database at the schema's head, dropped afterwards."""
-    assert stack.database_url is not None
     name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
-    finally:
-        await admin.close()
-    yield make_url(stack.database_url).set(database=name).render_as_string(hide_password=False)
-    admin = await asyncpg.connect(_dsn(stack.database_url, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _on_server(stack, f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    yield _database(stack, name)
+    await _on_server(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

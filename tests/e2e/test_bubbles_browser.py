@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Page, async_playwright
 
 from services.api.hub import TrendHub
 from services.api.routes import build_router, mount_frontend
 from tests.factories import trend_scored
+from tests.servers import serving
 from trendkit.contracts import MediaType, TrendScored
 
 pytestmark = pytest.mark.e2e
@@ -60,28 +56,6 @@ def seed_items() -> list[TrendScored]:
     return items
 
 
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Run ``app`` on uvicorn on a free 127.0.0.1 port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
 @pytest.fixture
 def requirements() -> None:
     if not Path(CHROMIUM).exists():
@@ -121,7 +95,7 @@ async def test_bubbles_appear_and_update_live_without_reload() -> None:
                     else None
                 ),
             )
-            await page.goto(base + "/")
+            await page.goto(f"http://{base}/")
 
             await count_bubbles(page, 10)
             await page.wait_for_function(
