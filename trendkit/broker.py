@@ -56,6 +56,8 @@ def make_broker(
             KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
         ),
         logger=logging.getLogger(f"{service}.broker"),
+        # FastStream logs every batch received and processed; that is DEBUG detail here.
+        log_level=logging.DEBUG,
     )
 
 
@@ -77,6 +79,7 @@ def make_publisher(settings: CommonSettings, *, service: str) -> KafkaBroker:
         max_batch_size=256 * 1024,
         acks="all",
         logger=logging.getLogger(f"{service}.publisher"),
+        log_level=logging.DEBUG,
     )
 
 
