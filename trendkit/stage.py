@@ -213,7 +213,8 @@ class BatchStage(Generic[In]):
                         self.settings.dlq_max_attempts,
                         exc,
                     )
-                    await self._publish_dead(dead)
+                    # Undecodable records are dead-lettered when the batch finally settles
+                    # (they decode the same way on redelivery), so once, not per attempt.
                     await asyncio.sleep(min(self.retry_backoff_s * 2**attempts, 5.0))
                     await message.nack()
                     return

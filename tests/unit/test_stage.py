@@ -128,6 +128,25 @@ async def test_a_poison_record_is_retried_then_isolated_and_dead_lettered() -> N
     assert letter.headers == {"h": base64.b64encode(b"v").decode()}
 
 
+async def test_a_bad_record_in_a_retried_batch_is_dead_lettered_once() -> None:
+    calls = 0
+
+    async def flaky(events: list[TitleObserved]) -> list[Outbound]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("database restarting")
+        return await echo(events)
+
+    stage, broker = make_stage(flaky)
+    _, records = batch(["A"])
+    records.append(record(1, b"{"))
+    for delivery in (Delivery(records), Delivery(records)):
+        await stage.process(records, delivery)  # type: ignore[arg-type]
+    assert len(broker.on("p.titles.raw.dlq")) == 1
+    assert len(broker.on("p.titles.enriched")) == 1
+
+
 async def test_a_passing_fault_is_retried_and_nothing_is_dead_lettered() -> None:
     calls = 0
 
