@@ -12,7 +12,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -58,6 +58,7 @@ def build_app(
     broker: KafkaBroker,
     registry: CollectorRegistry,
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> AsgiFastStream:
     """Wrap the broker in an ASGI app with health, metrics and AsyncAPI routes."""
 
@@ -73,6 +74,8 @@ def build_app(
         ],
         asyncapi_path="/asyncapi",
         lifespan=_lifespan if lifespan is not None else None,
+        # Runs before the broker stops: a batch still settling commits its offsets.
+        on_shutdown=list(on_shutdown),
     )
 
 

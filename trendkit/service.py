@@ -31,6 +31,7 @@ class ServiceContext:
     publisher: BatchPublisher = field(init=False)
     db: Database = field(init=False)
     metrics: StageMetrics = field(init=False)
+    stages: list[BatchStage[Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.broker = make_broker(self.settings, service=self.service, registry=self.registry)
@@ -42,7 +43,7 @@ class ServiceContext:
 
     def stage(self, **kwargs: Any) -> BatchStage[Any]:
         """Build a batch stage on this service's broker, publisher, settings and metrics."""
-        return BatchStage(
+        stage: BatchStage[Any] = BatchStage(
             broker=self.broker,
             publisher=self.publisher,
             settings=self.settings,
@@ -50,6 +51,8 @@ class ServiceContext:
             metrics=self.metrics,
             **kwargs,
         )
+        self.stages.append(stage)
+        return stage
 
     def app(
         self,
@@ -73,4 +76,13 @@ class ServiceContext:
                 await self.publisher.stop()
                 await self.db.close()
 
-        return build_app(broker=self.broker, registry=self.registry, lifespan=lifespan)
+        async def drain_stages() -> None:
+            for stage in self.stages:
+                await stage.drain()
+
+        return build_app(
+            broker=self.broker,
+            registry=self.registry,
+            lifespan=lifespan,
+            on_shutdown=[drain_stages],
+        )

@@ -11,7 +11,12 @@ Delivery policy (DESIGN.md "Delivery semantics"), stated here once for every con
   has failed ``dlq_max_attempts`` times the records are retried one by one, so that only
   the records that still fail are dead-lettered and nothing blocks the partition;
 * handlers write with idempotent upserts and derive output event ids from input ids, so a
-  redelivered batch changes nothing and republishes identical events.
+  redelivered batch changes nothing and republishes identical events;
+* batches are pipelined one deep: while batch N's outputs are acknowledged and its writes
+  land, batch N+1 is decoded and handled; N+1 is settled only after N, and offsets are
+  committed explicitly per batch, in order. If N fails to settle, both are undone
+  (``Outcome.on_failure``, newest first), the consumer is rewound to N, and N is retried
+  without pipelining, as above.
 """
 
 from __future__ import annotations
@@ -56,13 +61,13 @@ class Outcome:
 
     The stage awaits ``persist`` and the broker's acknowledgements of ``outputs``
     concurrently (both are mostly waiting on another process), and commits the input
-    offsets only when both succeeded.
+    offsets only when both succeeded. If either fails, ``on_failure`` undoes what the
+    handler recorded in memory, so that the retried batch yields the same outputs.
     """
 
     outputs: Sequence[Outbound]
     persist: Callable[[], Awaitable[None]] | None = None
-    on_success: Callable[[], None] | None = None
-    """Called once outputs are acknowledged and writes done: make in-memory state permanent."""
+    on_failure: Callable[[], None] | None = None
 
 
 Handler = Callable[[list[In]], Awaitable[Sequence[Outbound] | Outcome]]
@@ -125,6 +130,35 @@ def _raw_records(body: Any) -> list[ConsumerRecord[Any, Any]]:
     return list(body)
 
 
+@dataclass
+class _Settlement:
+    """A handled batch on its way out: its outputs, writes and offset commit."""
+
+    records: list[ConsumerRecord[Any, Any]]
+    message: KafkaMessage
+    outcome: Outcome
+    task: asyncio.Task[None] | None = None
+    error: BaseException | None = None
+
+
+async def _settled(settlement: _Settlement) -> bool:
+    """Wait for a settlement; say whether it succeeded (its error is kept on it)."""
+    if settlement.task is None:
+        return True
+    try:
+        # shield: a cancelled waiter (shutdown) must not cancel the settlement itself.
+        await asyncio.shield(settlement.task)
+    except Exception as exc:
+        settlement.error = exc
+        return False
+    return True
+
+
+def _undo(outcome: Outcome) -> None:
+    if outcome.on_failure is not None:
+        outcome.on_failure()
+
+
 class BatchStage(Generic[In]):
     """A consumer of one topic that turns batches of events into outputs, exactly once in effect."""
 
@@ -156,6 +190,7 @@ class BatchStage(Generic[In]):
         self.start_from = start_from
         self.retry_backoff_s = 0.1
         self._attempts: dict[tuple[str, int, int], int] = {}
+        self._inflight: _Settlement | None = None
 
     def subscribe(self) -> None:
         """Register the batch subscriber on the broker."""
@@ -186,50 +221,159 @@ class BatchStage(Generic[In]):
             await self.process(_raw_records(message.raw_message), message)
 
     async def process(self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage) -> None:
-        """Handle one delivered batch and settle its offsets."""
-        timer = self.metrics.batch_seconds.labels(self.input_topic, self.service).time()
+        """Handle one delivered batch; its offsets are committed once it has settled."""
+        if not records:
+            return
+        if max(self._attempts.get(k, 0) for k in _first_offsets(records)) > 0:
+            await self.drain()  # a batch with a failure behind it is retried in order, alone
+            await self._process_alone(records, message)
+            return
         started = time.perf_counter()
-        with timer:
-            events: list[tuple[ConsumerRecord[Any, Any], In]] = []
-            dead: list[DeadLetter] = []
-            for record in records:
-                try:
-                    events.append((record, self._decode(record)))
-                except PermanentError as exc:
-                    dead.append(self._dead_letter(record, exc, attempts=1))
-            try:
-                if events:
-                    await self._run([event for _, event in events])
-            except PermanentError as exc:
-                dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
-            except Exception as exc:
-                attempts = self._count_attempt(records)
-                if attempts < self.settings.dlq_max_attempts:
-                    log.warning(
-                        "%s: batch of %d failed (attempt %d/%d), will retry: %r",
-                        self.service,
-                        len(records),
-                        attempts,
-                        self.settings.dlq_max_attempts,
-                        exc,
-                    )
-                    # Undecodable records are dead-lettered when the batch finally settles
-                    # (they decode the same way on redelivery), so once, not per attempt.
-                    await asyncio.sleep(min(self.retry_backoff_s * 2**attempts, 5.0))
-                    await message.nack()
-                    return
-                dead.extend(await self._one_by_one(events, attempts))
-            await self._publish_dead(dead)
-            await message.ack()
-            log.debug(
-                "%s: batch of %d done in %.1f ms",
-                self.service,
-                len(records),
-                1000 * (time.perf_counter() - started),
+        events, dead = self._decode_all(records)
+        previous = self._inflight
+        try:
+            outcome = await self._handle([event for _, event in events])
+        except PermanentError as exc:
+            dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
+            outcome = Outcome([])
+        except Exception as exc:
+            self._inflight = None
+            if previous is not None and not await _settled(previous):
+                await self._abandon([previous], [*previous.records, *records], message, exc)
+            else:
+                await self._abandon([], records, message, exc)
+            return
+        current = _Settlement(records=records, message=message, outcome=outcome)
+        current.task = asyncio.create_task(self._settle(previous, current, dead, len(events)))
+        self._inflight = current
+        # One batch in flight at most: this one was handled while the previous one was
+        # still settling; wait for that before taking another batch.
+        if previous is not None and not await _settled(previous):
+            self._inflight = None
+            await _settled(current)  # fails too: it waits for the previous one
+            await self._abandon(
+                [current, previous], [*previous.records, *records], message, previous.error
             )
-            self._record_lag(records, message)
-            self._forget(records)
-            self.metrics.processed.labels(self.input_topic, self.service).inc(len(events))
+            return
+        self.metrics.batch_seconds.labels(self.input_topic, self.service).observe(
+            time.perf_counter() - started
+        )
+
+    async def drain(self) -> None:
+        """Wait for the batch in flight to settle (at shutdown, or before a retry)."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None and not await _settled(inflight):
+            # Nothing was committed: the batch comes again; undo what it recorded.
+            _undo(inflight.outcome)
+
+    async def _settle(
+        self,
+        previous: _Settlement | None,
+        current: _Settlement,
+        dead: list[DeadLetter],
+        processed: int,
+    ) -> None:
+        if previous is not None and not await _settled(previous):
+            raise RuntimeError("the batch before this one failed to settle")
+        try:
+            await self._deliver(current.outcome)
+            await self._publish_dead(dead)
+            await self._commit(current.records, current.message)
+        except Exception:
+            # Rewind now, so that the batch comes again even if nothing follows it; the
+            # next process() call sees the failure, undoes it and counts the attempt.
+            self._seek_to_start(current.records, current.message)
+            raise
+        self._after_commit(current.records, current.message, processed)
+
+    async def _abandon(
+        self,
+        failed: list[_Settlement],
+        rewind: list[ConsumerRecord[Any, Any]],
+        message: KafkaMessage,
+        exc: BaseException | None,
+    ) -> None:
+        """Undo what failed (newest first), rewind the consumer, back off, and retry."""
+        for settlement in failed:
+            _undo(settlement.outcome)
+        oldest = failed[-1].records if failed else rewind
+        attempts = self._count_attempt(oldest)
+        log.warning(
+            "%s: batch of %d failed (attempt %d/%d), will retry: %r",
+            self.service,
+            len(oldest),
+            attempts,
+            self.settings.dlq_max_attempts,
+            exc,
+        )
+        self._seek_to_start(rewind, message)
+        await asyncio.sleep(min(self.retry_backoff_s * 2**attempts, 5.0))
+
+    async def _process_alone(
+        self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage
+    ) -> None:
+        """Handle a batch that failed before: settle it inline, isolate poison records."""
+        events, dead = self._decode_all(records)
+        try:
+            if events:
+                await self._run([event for _, event in events])
+        except PermanentError as exc:
+            dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
+        except Exception as exc:
+            attempts = self._count_attempt(records)
+            if attempts < self.settings.dlq_max_attempts:
+                log.warning(
+                    "%s: batch of %d failed (attempt %d/%d), will retry: %r",
+                    self.service,
+                    len(records),
+                    attempts,
+                    self.settings.dlq_max_attempts,
+                    exc,
+                )
+                # Undecodable records are dead-lettered when the batch finally settles
+                # (they decode the same way on redelivery), so once, not per attempt.
+                self._seek_to_start(records, message)
+                await asyncio.sleep(min(self.retry_backoff_s * 2**attempts, 5.0))
+                return
+            dead.extend(await self._one_by_one(events, attempts))
+        await self._publish_dead(dead)
+        await self._commit(records, message)
+        self._after_commit(records, message, len(events))
+
+    def _decode_all(
+        self, records: list[ConsumerRecord[Any, Any]]
+    ) -> tuple[list[tuple[ConsumerRecord[Any, Any], In]], list[DeadLetter]]:
+        events: list[tuple[ConsumerRecord[Any, Any], In]] = []
+        dead: list[DeadLetter] = []
+        for record in records:
+            try:
+                events.append((record, self._decode(record)))
+            except PermanentError as exc:
+                dead.append(self._dead_letter(record, exc, attempts=1))
+        return events, dead
+
+    async def _commit(self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage) -> None:
+        # Explicit offsets, not "everything consumed so far": with a batch in flight, the
+        # consumer's position is already past records that are not settled yet.
+        last: dict[AIOKafkaTopicPartition, int] = {}
+        for r in records:
+            tp = AIOKafkaTopicPartition(r.topic, r.partition)
+            last[tp] = max(last.get(tp, -1), r.offset)
+        await message.consumer.commit({tp: offset + 1 for tp, offset in last.items()})  # type: ignore[call-arg]
+
+    def _seek_to_start(
+        self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage
+    ) -> None:
+        for topic, partition, offset in _first_offsets(records):
+            message.consumer.seek(AIOKafkaTopicPartition(topic, partition), offset)
+
+    def _after_commit(
+        self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage, processed: int
+    ) -> None:
+        self._record_lag(records, message)
+        self._forget(records)
+        self.metrics.processed.labels(self.input_topic, self.service).inc(processed)
+        log.debug("%s: settled a batch of %d", self.service, len(records))
 
     def _record_lag(self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage) -> None:
         # The fetch high watermark is right on Tansu too (its end offsets are not; DESIGN.md).
@@ -256,16 +400,26 @@ class BatchStage(Generic[In]):
                 f"{self.input_model.__name__} rejected: {describe_validation_error(exc)}"
             ) from exc
 
-    async def _run(self, events: list[In]) -> None:
+    async def _handle(self, events: list[In]) -> Outcome:
+        if not events:
+            return Outcome([])
         handled = await self.handler(events)
-        outcome = handled if isinstance(handled, Outcome) else Outcome(handled)
+        return handled if isinstance(handled, Outcome) else Outcome(handled)
+
+    async def _deliver(self, outcome: Outcome) -> None:
         publishing = self._publish(outcome.outputs)
         if outcome.persist is None:
             await publishing
         else:
             await asyncio.gather(publishing, outcome.persist())
-        if outcome.on_success is not None:
-            outcome.on_success()
+
+    async def _run(self, events: list[In]) -> None:
+        outcome = await self._handle(events)
+        try:
+            await self._deliver(outcome)
+        except Exception:
+            _undo(outcome)
+            raise
 
     async def _publish(self, outputs: Sequence[Outbound]) -> None:
         if not outputs:

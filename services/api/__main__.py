@@ -34,7 +34,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     registry.register(HubCollector(hub))
     # Every replica must see every score, so each one is its own consumer group and
     # starts from what is new; what came before is in Postgres (current_scores).
-    BatchStage(
+    stage: BatchStage[TrendScored] = BatchStage(
         broker=broker,
         publisher=None,  # the api publishes nothing onward
         settings=settings,
@@ -45,7 +45,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         metrics=StageMetrics(registry),
         group_id=settings.topic(f"api-{uuid.uuid4().hex[:12]}"),
         start_from="latest",
-    ).subscribe()
+    )
+    stage.subscribe()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +60,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             yield
         finally:
             await hub.stop()
+            await stage.drain()
             await broker.stop()
             await db.close()
 

@@ -51,6 +51,7 @@ class ScoreTitles:
     async def __call__(self, batch: list[TitleClassified]) -> Outcome:
         """Handle one batch from ``titles.classified``."""
         scored = [Outbound(TRENDS_SCORED, s) for s in self.board.apply(batch)]
+        undo = self.board.last_undo
 
         async def persist() -> None:
             if not scored:
@@ -69,4 +70,4 @@ class ScoreTitles:
                     only_if_newer="scored_at",
                 )
 
-        return Outcome(scored, persist, on_success=self.board.commit)
+        return Outcome(scored, persist, on_failure=lambda: self.board.rollback(undo))

@@ -91,6 +91,14 @@ class TitleState:
     sightings: dict[str, SourceSighting] = field(default_factory=dict)
 
 
+@dataclass
+class Undo:
+    """What one apply() changed in the record of what was published, to restore it."""
+
+    published: dict[tuple[Window, str], Published | None] = field(default_factory=dict)
+    decay: dict[Window, datetime | None] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Published:
     """What was last published for a title in a window."""
@@ -205,20 +213,18 @@ class TrendBoard:
         self.rankings: dict[Window, Ranking] = {w: Ranking() for w in WINDOWS}
         self.published: dict[Window, dict[str, Published]] = {w: {} for w in WINDOWS}
         self._decayed_at: dict[Window, datetime] = {}
-        # What the last apply() would publish, made permanent by commit() once the stage
-        # has stored and published it: a batch that failed and is retried must produce
-        # the same outputs again, not be suppressed as "already published".
-        self._pending: dict[tuple[Window, str], Published] = {}
-        self._pending_decay: dict[Window, datetime] = {}
+        self._undo = Undo()
 
     def apply(self, events: Iterable[TitleClassified]) -> list[TrendScored]:
         """Fold a batch of observations in and return the scores worth publishing.
 
         Folding is idempotent (a redelivered event leaves every sighting as it was), so
-        duplicates need no bookkeeping. Call :meth:`commit` once the outputs are stored.
+        duplicates need no bookkeeping. What is published is recorded at once, so the
+        next batch can be scored while this one is still being stored; if storing or
+        publishing fails, :meth:`rollback` with :attr:`last_undo` makes a retry produce
+        the same outputs again instead of suppressing them as already published.
         """
-        self._pending = {}
-        self._pending_decay = {}
+        self._undo = Undo()
         touched: set[str] = set()
         for event in sorted(events, key=lambda e: (e.observed_at, e.event_id)):
             self._fold(event)
@@ -259,7 +265,8 @@ class TrendBoard:
         decayed_at = self._decayed_at.get(window)
         full = decayed_at is None or self.now - decayed_at >= tick
         if full:
-            self._pending_decay[window] = self.now
+            self._undo.decay.setdefault(window, decayed_at)
+            self._decayed_at[window] = self.now
         for title_id in touched | set(raw) if full else touched:
             comp = _contribution(self.params, window, self.titles[title_id], self.now)
             if comp is None:
@@ -285,7 +292,8 @@ class TrendBoard:
             last = published.get(title_id)
             if last is not None and not self._is_news(last, score, rank):
                 continue
-            self._pending[(window, title_id)] = Published(score=score, rank=rank)
+            self._undo.published.setdefault((window, title_id), last)
+            published[title_id] = Published(score=score, rank=rank)
             out.append(self._event(window, title_id, score, rank, comp, last))
         return out
 
@@ -298,13 +306,23 @@ class TrendBoard:
             or (last.rank <= n) != (rank <= n)
         )
 
-    def commit(self) -> None:
-        """Remember the last apply's outputs as published."""
-        for (window, title_id), published in self._pending.items():
-            self.published[window][title_id] = published
-        self._decayed_at.update(self._pending_decay)
-        self._pending = {}
-        self._pending_decay = {}
+    @property
+    def last_undo(self) -> Undo:
+        """Return what undoes the last :meth:`apply`'s record of what was published."""
+        return self._undo
+
+    def rollback(self, undo: Undo) -> None:
+        """Forget that a batch's outputs were published (they were not stored or sent)."""
+        for (window, title_id), previous in undo.published.items():
+            if previous is None:
+                self.published[window].pop(title_id, None)
+            else:
+                self.published[window][title_id] = previous
+        for window, decayed_at in undo.decay.items():
+            if decayed_at is None:
+                self._decayed_at.pop(window, None)
+            else:
+                self._decayed_at[window] = decayed_at
 
     def _event(
         self,

@@ -15,10 +15,8 @@ T0 = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
 
 
 def _apply(board: TrendBoard, events: list[TitleClassified]) -> list[TrendScored]:
-    """Apply a batch and commit it, as the stage does once outputs are stored."""
-    out = board.apply(events)
-    board.commit()
-    return out
+    """Apply a batch whose outputs were stored and published."""
+    return board.apply(events)
 
 
 def _raw(board: TrendBoard, title_id: str, window: str = "day") -> float:
@@ -123,9 +121,9 @@ def test_a_batch_that_failed_downstream_is_scored_again_identically() -> None:
     board = TrendBoard()
     _apply(board, [title_classified(name="A", rank=2, observed_at=T0)])
     batch = [title_classified(name="B", rank=1, observed_at=T0 + timedelta(minutes=5))]
-    first = board.apply(batch)  # stored or published nothing: no commit
+    first = board.apply(batch)
+    board.rollback(board.last_undo)  # storing or publishing failed: the stage rolls back
     again = board.apply(batch)
     assert first
     assert [e.model_dump() for e in again] == [e.model_dump() for e in first]
-    board.commit()
-    assert board.apply(batch) == []
+    assert board.apply(batch) == []  # once stored, a redelivery changes nothing

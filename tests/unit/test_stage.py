@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from tests.factories import title_observed
 from trendkit.contracts import TITLES_ENRICHED, TITLES_RAW, DeadLetter, TitleObserved
 from trendkit.settings import CommonSettings
-from trendkit.stage import BatchStage, Outbound, PermanentError, StageMetrics
+from trendkit.stage import BatchStage, Outbound, Outcome, PermanentError, StageMetrics
 
 
 class RecordingBroker:
@@ -48,19 +48,28 @@ class RecordingPublisher:
             self.broker.sent.append((self.prefix + out.topic, out.event.key, out.value))
 
 
+class Consumer:
+    """Stands in for the aiokafka consumer: records commits and rewinds."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.committed: dict[Any, int] = {}
+
+    async def commit(self, offsets: dict[Any, int]) -> None:
+        self.committed.update(offsets)
+        self.log.append("commit " + ",".join(str(o) for o in offsets.values()))
+
+    def seek(self, partition: Any, offset: int) -> None:
+        self.log.append(f"seek {offset}")
+
+
 class Delivery:
     """Stands in for FastStream's KafkaMessage: records how the batch was settled."""
 
     def __init__(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         self.raw_message = tuple(records)
-        self.consumer = object()
         self.settled: list[str] = []
-
-    async def ack(self) -> None:
-        self.settled.append("ack")
-
-    async def nack(self) -> None:
-        self.settled.append("nack")
+        self.consumer = Consumer(self.settled)
 
 
 def record(offset: int, value: bytes | None, key: bytes = b"k") -> ConsumerRecord[bytes, bytes]:
@@ -116,7 +125,7 @@ async def test_a_poison_record_is_retried_then_isolated_and_dead_lettered() -> N
     for delivery in deliveries:
         await stage.process(list(delivery.raw_message), delivery)  # type: ignore[arg-type]
 
-    assert [d.settled for d in deliveries] == [["nack"], ["nack"], ["ack"]]
+    assert [d.settled for d in deliveries] == [["seek 0"], ["seek 0"], ["commit 3"]]
     published = [json.loads(v)["title"]["name"] for v in broker.on("p.titles.enriched")]
     assert published == ["A", "B"]
     [letter] = [DeadLetter.model_validate_json(v) for v in broker.on("p.titles.raw.dlq")]
@@ -143,6 +152,7 @@ async def test_a_bad_record_in_a_retried_batch_is_dead_lettered_once() -> None:
     records.append(record(1, b"{"))
     for delivery in (Delivery(records), Delivery(records)):
         await stage.process(records, delivery)  # type: ignore[arg-type]
+    await stage.drain()
     assert len(broker.on("p.titles.raw.dlq")) == 1
     assert len(broker.on("p.titles.enriched")) == 1
 
@@ -162,7 +172,8 @@ async def test_a_passing_fault_is_retried_and_nothing_is_dead_lettered() -> None
     first, second = Delivery(records), Delivery(records)
     await stage.process(records, first)  # type: ignore[arg-type]
     await stage.process(records, second)  # type: ignore[arg-type]
-    assert (first.settled, second.settled) == (["nack"], ["ack"])
+    await stage.drain()
+    assert (first.settled, second.settled) == (["seek 0"], ["commit 2"])
     assert len(broker.on("p.titles.enriched")) == 2
     assert broker.on("p.titles.raw.dlq") == []
 
@@ -175,7 +186,8 @@ async def test_a_permanent_error_dead_letters_at_once() -> None:
     _, records = batch(["A", "B"])
     delivery = Delivery(records)
     await stage.process(records, delivery)  # type: ignore[arg-type]
-    assert delivery.settled == ["ack"]
+    await stage.drain()
+    assert delivery.settled == ["commit 2"]
     letters = [DeadLetter.model_validate_json(v) for v in broker.on("p.titles.raw.dlq")]
     assert [(x.offset, x.attempts, x.error) for x in letters] == [
         (0, 1, "overview is not text"),
@@ -199,8 +211,79 @@ async def test_undecodable_records_are_dead_lettered_with_the_reason(
     bad = record(1, value)
     delivery = Delivery([*records, bad])
     await stage.process([*records, bad], delivery)  # type: ignore[arg-type]
+    await stage.drain()
     [letter] = [DeadLetter.model_validate_json(v) for v in broker.on("p.titles.raw.dlq")]
     assert letter.error.startswith(reason)
     assert [json.loads(v)["event_id"] for v in broker.on("p.titles.enriched")] == [
         events[0].event_id
     ]
+
+
+def later_batch(names: Sequence[str], first_offset: int) -> list[ConsumerRecord[bytes, bytes]]:
+    events = [title_observed(name=n) for n in names]
+    return [
+        record(first_offset + i, e.model_dump_json().encode(), e.key) for i, e in enumerate(events)
+    ]
+
+
+async def test_batches_are_pipelined_and_committed_in_order() -> None:
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def handler(events: list[TitleObserved]) -> Outcome:
+        name = events[0].title.name
+        order.append(f"handle {name}")
+
+        async def persist() -> None:
+            if name == "A":
+                await release.wait()  # the first batch's write is slow
+            order.append(f"stored {name}")
+
+        return Outcome([Outbound(TITLES_ENRICHED, e) for e in events], persist)
+
+    stage, broker = make_stage(handler)
+    published = broker.on("p.titles.enriched")
+    first, second = later_batch(["A"], 0), later_batch(["B"], 1)
+    d1, d2 = Delivery(first), Delivery(second)
+    await stage.process(first, d1)  # type: ignore[arg-type]
+    waiting = asyncio.create_task(stage.process(second, d2))  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)
+    assert order == ["handle A", "handle B"]  # B was handled while A was still being stored
+    assert d1.settled == d2.settled == []
+    release.set()
+    await waiting
+    await stage.drain()
+    assert order == ["handle A", "handle B", "stored A", "stored B"]
+    assert (d1.settled, d2.settled) == (["commit 1"], ["commit 2"])
+    assert [json.loads(v)["title"]["name"] for v in broker.on("p.titles.enriched")] == ["A", "B"]
+    assert published == []
+
+
+async def test_a_batch_that_fails_to_settle_is_undone_with_the_one_behind_it() -> None:
+    undone: list[str] = []
+
+    async def handler(events: list[TitleObserved]) -> Outcome:
+        name = events[0].title.name
+
+        async def persist() -> None:
+            if name == "A":
+                raise ConnectionError("database gone")
+
+        return Outcome(
+            [Outbound(TITLES_ENRICHED, e) for e in events],
+            persist,
+            on_failure=lambda: undone.append(name),
+        )
+
+    stage, _ = make_stage(handler)
+    first, second = later_batch(["A"], 0), later_batch(["B"], 1)
+    d1, d2 = Delivery(first), Delivery(second)
+    await stage.process(first, d1)  # type: ignore[arg-type]
+    await stage.process(second, d2)  # type: ignore[arg-type]
+    assert undone == ["B", "A"]  # newest first
+    assert "commit" not in " ".join(d1.settled + d2.settled)
+    assert d2.settled[-1] == "seek 0"  # rewound to the first batch
+    # Redelivered, the first batch now settles on its own.
+    again = Delivery([*first, *second])
+    await stage.process([*first, *second], again)  # type: ignore[arg-type]
+    assert undone == ["B", "A", "A"]  # it still fails: undone again, and retried alone
