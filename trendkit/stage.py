@@ -7,7 +7,7 @@ Delivery policy (DESIGN.md "Delivery semantics"), stated here once for every con
   every output was acknowledged by the broker (at-least-once on the wire);
 * a record that does not decode into the topic's contract can never succeed, so it goes
   to ``<topic>.dlq`` at once with the reason, and the rest of the batch flows on;
-* a batch whose handler fails is retried (rewound with ``nack``) with backoff; when it
+* a batch whose handler fails is retried (the consumer is rewound to it) with backoff; when it
   has failed ``dlq_max_attempts`` times the records are retried one by one, so that only
   the records that still fail are dead-lettered and nothing blocks the partition;
 * handlers write with idempotent upserts and derive output event ids from input ids, so a
