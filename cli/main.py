@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.lag import group_lag
+from cli.scrape import app as scrape_app
 from stack import Stack, StackError
 from stack.supervisor import SERVICES, Supervisor, read_state
 from trendkit.contracts import TITLES_CLASSIFIED, TITLES_ENRICHED, TITLES_RAW
@@ -31,6 +32,7 @@ app = typer.Typer(
     help="Trending Now: what's trending in movies and TV, live.", no_args_is_help=True
 )
 console = Console(stderr=True)
+app.add_typer(scrape_app, name="scrape")
 
 # Which group reads which topic, for lag.
 CONSUMERS = {
