@@ -63,17 +63,18 @@ def snapshots(entries: list[TimelineEntry]) -> dict[str, list[list[TimelineEntry
 
 def test_demo_timeline_has_the_promised_breadth(demo: list[TimelineEntry]) -> None:
     titles = {entry.title_id: entry for entry in demo}
-    assert len(titles) >= 40
+    assert len(titles) >= 150
     assert {entry.source for entry in demo} == {
         "tmdb_trending_day",
         "boxoffice_daily",
         "streaming_top10",
+        "critics_buzz",
     }
     assert demo[-1].at - demo[0].at >= timedelta(hours=48)
     kinds = [entry.media_type for entry in titles.values()]
-    assert kinds.count("movie") >= 20
-    assert kinds.count("tv") >= 10
-    assert 1000 <= len(demo) <= 1500
+    assert kinds.count("movie") >= 90
+    assert kinds.count("tv") >= 60
+    assert 2300 <= len(demo) <= 2500
     assert all(entry.overview and 2024 <= (entry.year or 0) <= 2026 for entry in demo)
     assert all(entry.tmdb_id is None for entry in demo), "invented titles must not claim TMDb ids"
 
@@ -83,13 +84,16 @@ def test_demo_snapshots_are_well_formed_charts(demo: list[TimelineEntry]) -> Non
         assert len(snaps) == 25, source
         for snap in snaps:
             assert [entry.rank for entry in snap] == list(range(1, len(snap) + 1))
-            assert len(snap) <= 20
+            assert len(snap) <= 50
             assert len({entry.title_id for entry in snap}) == len(snap)
     box_office = [entry for entry in demo if entry.source == "boxoffice_daily"]
     assert all(entry.media_type == "movie" for entry in box_office)
     assert all({"gross_usd", "theaters"} <= entry.signals.keys() for entry in box_office)
     streaming = [entry for entry in demo if entry.source == "streaming_top10"]
     assert all(entry.signals["weeks_in_top10"] >= 1 for entry in streaming)
+    critics = [entry for entry in demo if entry.source == "critics_buzz"]
+    assert all(0 <= entry.signals["critic_score"] <= 100 for entry in critics)
+    assert all(entry.signals["review_count"] >= 1 for entry in critics)
 
 
 def test_demo_rank_change_matches_the_previous_snapshot(demo: list[TimelineEntry]) -> None:
