@@ -19,9 +19,16 @@ from sqlalchemy.engine import make_url
 
 from stack import Stack
 from trendkit.db import migrate
+from trendkit.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from trendkit.settings import CommonSettings
 
 TEMPLATE_DB = f"trending_template_{os.getpid()}"
+DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="session")
@@ -48,21 +55,32 @@ def redis_url(stack: Stack) -> str:
 
 @pytest.fixture(scope="session")
 def s3_endpoint_url(stack: Stack) -> Iterator[str]:
-    """Return the S3 API endpoint (moto in server mode), with dummy credentials set."""
+    """Return the S3 API endpoint (moto in server mode), with dummy credentials set.
+
+    The credential chain then never reaches a real account, whatever the environment.
+    """
     assert stack.s3_endpoint_url is not None
-    keys = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(keys)
-    yield stack.s3_endpoint_url
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in DUMMY_AWS_ENV.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        yield stack.s3_endpoint_url
+
+
+@pytest.fixture(params=["local", "s3"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ObjectStore]:
+    """Yield an empty object store: a local folder, then a fresh bucket on the S3 API."""
+    backend: ObjectStore
+    if request.param == "local":
+        backend = LocalObjectStore(tmp_path / "objects")
+    else:
+        endpoint = request.getfixturevalue("s3_endpoint_url")
+        # A key prefix too, so every test also checks that keys stay relative to it.
+        backend = S3ObjectStore(f"test-{uuid.uuid4().hex[:12]}", "env/a", endpoint_url=endpoint)
+    try:
+        yield backend
+    finally:
+        await backend.close()
 
 
 def _dsn(url: str, database: str) -> str:

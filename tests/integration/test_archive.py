@@ -6,10 +6,7 @@ import gzip
 import hashlib
 import io
 import json
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,41 +15,11 @@ import pytest
 from services.scraper.archive import archive_observations, archive_page
 from tests.factories import title_observed
 from trendkit.contracts import TitleObserved
-from trendkit.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore, get_gzip
+from trendkit.objectstore import ObjectStore, get_gzip
 
 pytestmark = pytest.mark.integration
 
-DUMMY_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 T0 = datetime(2025, 3, 9, 23, 30, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def aws_credentials() -> Iterator[None]:
-    """Point the AWS credential chain at dummy values, never at a real account."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in DUMMY_AWS_ENV.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        yield
-
-
-@pytest.fixture(params=["local", "s3"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ObjectStore]:
-    backend: ObjectStore
-    if request.param == "local":
-        backend = LocalObjectStore(tmp_path / "objects")
-    else:
-        endpoint = request.getfixturevalue("s3_endpoint_url")
-        backend = S3ObjectStore(f"test-{uuid.uuid4().hex[:12]}", endpoint_url=endpoint)
-    try:
-        yield backend
-    finally:
-        await backend.close()
 
 
 async def test_page_is_stored_gzipped_under_its_content_hash(store: ObjectStore) -> None:

@@ -8,13 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
 from trendkit.objectstore import (
-    LocalObjectStore,
     ObjectNotFound,
     ObjectStore,
     S3ObjectStore,
@@ -26,37 +23,6 @@ from trendkit.objectstore import (
 )
 
 pytestmark = pytest.mark.integration
-
-DUMMY_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def aws_credentials() -> Iterator[None]:
-    """Point the AWS credential chain at dummy values, never at a real account."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in DUMMY_AWS_ENV.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        yield
-
-
-@pytest.fixture(params=["local", "s3"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ObjectStore]:
-    backend: ObjectStore
-    if request.param == "local":
-        backend = LocalObjectStore(tmp_path / "objects")
-    else:
-        endpoint = request.getfixturevalue("s3_endpoint_url")
-        backend = S3ObjectStore(f"test-{uuid.uuid4().hex[:12]}", "env/a", endpoint_url=endpoint)
-    try:
-        yield backend
-    finally:
-        await backend.close()
 
 
 async def test_round_trip(store: ObjectStore) -> None:
