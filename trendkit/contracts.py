@@ -72,11 +72,13 @@ TitleId = Annotated[str, AfterValidator(_check_title_id)]
 
 def normalise_title(title: str) -> str:
     """Fold a title for identity: case, accents, punctuation, a trailing ', The'."""
-    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    folded = folded.lower().strip()
+    # Drop accents but keep every script's letters: folding to ASCII would turn a title
+    # written in, say, Japanese into "" and give all of them one id.
+    decomposed = unicodedata.normalize("NFKD", title)
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
     folded = re.sub(r"\s*\(\d{4}\)\s*$", "", folded)  # "The Matrix (1999)"
     folded = re.sub(r"^(.*),\s*(the|a|an)$", r"\2 \1", folded)  # "Matrix, The"
-    folded = re.sub(r"[^a-z0-9]+", " ", folded)
+    folded = re.sub(r"[\W_]+", " ", folded)
     return " ".join(folded.split())
 
 

@@ -111,3 +111,10 @@ def test_derived_ids_are_deterministic() -> None:
     assert derive_event_id("a", "enricher") == derive_event_id("a", "enricher")
     assert derive_event_id("a", "enricher") != derive_event_id("a", "classifier")
     assert dlq_topic(TITLES_RAW) == "titles.raw.dlq"
+
+
+def test_titles_in_other_scripts_keep_their_identity() -> None:
+    tokyo = make_title_id(media_type="movie", title="東京物語", year=1953)
+    seoul = make_title_id(media_type="movie", title="서울의 봄", year=1953)
+    assert tokyo != seoul
+    assert normalise_title("Amélie") == normalise_title("AMELIE") == "amelie"
