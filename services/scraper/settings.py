@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from trendkit.settings import CommonSettings
@@ -22,6 +22,24 @@ class ScraperSettings(CommonSettings):
         default=720.0, gt=0, description="timeline seconds per real second (720: 2 h in 10 s)"
     )
     replay_loop: bool = Field(default=True, description="start over at the end, time moving on")
+
+    tmdb_api_token: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TMDB_API_TOKEN", "tmdb_api_token"),
+        description="TMDb v4 read-access token (Bearer); the TMDb source needs it",
+    )
+    tmdb_base_url: str = Field(
+        default="https://api.themoviedb.org/3",
+        validation_alias=AliasChoices("TMDB_BASE_URL", "tmdb_base_url"),
+    )
+    tmdb_pages: int = Field(default=1, ge=1, le=20, description="pages per TMDb list")
+    html_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'chart pages to scrape, {"parser name": "URL"} as JSON; empty (the default) means'
+            " no HTML source: enabling one is the operator's call under that site's terms"
+        ),
+    )
 
     @field_validator("replay_file", mode="before")
     @classmethod
