@@ -7,11 +7,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from faststream.asgi import AsgiFastStream
 
+from services.scraper.fetch import PoliteFetcher
 from services.scraper.settings import ScraperSettings
-from services.scraper.sources import run_replay
+from services.scraper.sources import html_cycle, run_replay, run_scheduled, tmdb_cycle
+from trendkit.objectstore import open_object_store
 from trendkit.runtime import configure_logging, serve
 from trendkit.service import ServiceContext
 
@@ -32,7 +35,23 @@ def create_app(settings: ScraperSettings) -> AsgiFastStream:
                 await run_replay(ctx.publisher, ctx.db, settings, ctx.metrics)
 
             tasks.append(asyncio.create_task(replay_when_connected(), name="replay"))
-            tasks[-1].add_done_callback(_report_crash)
+        store = open_object_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url)
+        fetcher = PoliteFetcher(list(settings.html_sources.values()))
+        if settings.tmdb_api_token:
+            cycle = partial(tmdb_cycle, settings, ctx.db, store, ctx.publisher)
+            tasks.append(
+                asyncio.create_task(
+                    run_scheduled("tmdb", settings.tmdb_interval_s, cycle), name="tmdb"
+                )
+            )
+        # HTML sources run only when the operator lists them (off by default).
+        for name, url in settings.html_sources.items():
+            cycle = partial(html_cycle, name, url, fetcher, ctx.db, store, ctx.publisher)
+            tasks.append(
+                asyncio.create_task(run_scheduled(name, settings.html_interval_s, cycle), name=name)
+            )
+        for task in tasks:
+            task.add_done_callback(_report_crash)
         try:
             yield
         finally:
@@ -40,6 +59,8 @@ def create_app(settings: ScraperSettings) -> AsgiFastStream:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await fetcher.aclose()
+            await store.close()
 
     return ctx.app(extra=sources)
 

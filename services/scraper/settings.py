@@ -33,6 +33,10 @@ class ScraperSettings(CommonSettings):
         validation_alias=AliasChoices("TMDB_BASE_URL", "tmdb_base_url"),
     )
     tmdb_pages: int = Field(default=1, ge=1, le=20, description="pages per TMDb list")
+    tmdb_interval_s: float = Field(default=900.0, ge=10, description="seconds between TMDb cycles")
+    html_interval_s: float = Field(
+        default=3600.0, ge=60, description="seconds between cycles of each chart page"
+    )
     html_sources: dict[str, str] = Field(
         default_factory=dict,
         description=(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
+from services.scraper.cycle import observe_html, observe_tmdb, store_and_publish
+from services.scraper.fetch import PoliteFetcher
 from services.scraper.replay import Replay
 from services.scraper.settings import ScraperSettings
 from services.scraper.store import record_observations
+from services.scraper.tmdb import TmdbClient, TmdbSource
 from trendkit.contracts import TITLES_RAW, now_utc
 from trendkit.db.database import Database
+from trendkit.objectstore import ObjectStore
 from trendkit.publish import BatchPublisher, Outbound
 from trendkit.stage import StageMetrics
 
@@ -39,3 +45,59 @@ async def run_replay(
         sent += len(batch)
         log.debug("published %d observations (%d in all)", len(batch), sent)
     log.info("replay finished after %d observations", sent)
+
+
+async def run_scheduled(
+    name: str,
+    interval_s: float,
+    cycle: Callable[[], Awaitable[int]],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run a source's cycle every ``interval_s``; a failed cycle is logged and retried."""
+    failures = 0
+    while True:
+        try:
+            published = await cycle()
+            failures = 0
+            log.info("%s: cycle published %d observations", name, published)
+            await sleep(interval_s)
+        except Exception:
+            failures += 1
+            # Back off on repeated failures, but never past the normal interval.
+            delay = min(interval_s, 5.0 * 2 ** min(failures, 6))
+            log.exception(
+                "%s: cycle failed (%d in a row); next try in %.0f s", name, failures, delay
+            )
+            await sleep(delay)
+
+
+async def tmdb_cycle(
+    settings: ScraperSettings, db: Database, store: ObjectStore, publisher: BatchPublisher
+) -> int:
+    """Run one cycle of the TMDb source; return how many observations it published."""
+    assert settings.tmdb_api_token is not None
+    observed_at = now_utc()
+    async with TmdbClient(settings.tmdb_base_url, settings.tmdb_api_token) as client:
+        observed = await observe_tmdb(TmdbSource(client, pages=settings.tmdb_pages), observed_at)
+    published = await store_and_publish(
+        observed, source="tmdb", db=db, store=store, publisher=publisher, observed_at=observed_at
+    )
+    return len(published)
+
+
+async def html_cycle(
+    name: str,
+    url: str,
+    fetcher: PoliteFetcher,
+    db: Database,
+    store: ObjectStore,
+    publisher: BatchPublisher,
+) -> int:
+    """Run one cycle of a configured chart page; return how many observations it published."""
+    observed_at = now_utc()
+    observed = await observe_html(name, url, fetcher, observed_at)
+    published = await store_and_publish(
+        observed, source=name, db=db, store=store, publisher=publisher, observed_at=observed_at
+    )
+    return len(published)

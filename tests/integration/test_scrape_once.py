@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy import func, select
 
+from stack.supervisor import Supervisor
 from tests.fake_tmdb import TOKEN, FakeTmdb
 from tests.kafka_io import consume_until, service_env
 from tests.servers import serving
@@ -144,3 +145,28 @@ async def test_a_configured_chart_page_is_fetched_politely_and_parsed(
     assert events[0].scraped_by.provider == "html"
     assert seen
     assert seen[0].startswith("TrendingNow/")  # robots.txt was read, as ourselves
+
+
+async def test_the_scraper_service_runs_the_tmdb_source_on_its_schedule(
+    settings: CommonSettings, tmp_path: Path
+) -> None:
+    fake = FakeTmdb(page_size=10)
+    async with serving(fake.app) as address:
+        env = {
+            **service_env(settings),
+            "SCRAPER_REPLAY_FILE": "",  # only the TMDb source
+            "TMDB_API_TOKEN": TOKEN,
+            "TMDB_BASE_URL": f"http://{address}",
+            "TRENDING_SKIP_MIGRATIONS": "0",
+        }
+        supervisor = Supervisor(env=env, root=tmp_path, services=("scraper",))
+        # In threads: this event loop must keep serving the fake TMDb meanwhile.
+        await asyncio.to_thread(supervisor.start)
+        try:
+            await asyncio.to_thread(supervisor.wait_healthy, 60)
+            records = await consume_until(settings, TITLES_RAW, lambda r: len(r) >= 5)
+        finally:
+            await asyncio.to_thread(supervisor.stop)
+    events = [TitleObserved.model_validate_json(r.value) for r in records]
+    assert len(events) >= 5
+    assert {e.scraped_by.provider for e in events} == {"tmdb"}
