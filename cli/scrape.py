@@ -14,7 +14,7 @@ from services.scraper.cycle import observe_html, observe_tmdb, store_and_publish
 from services.scraper.fetch import FetchError, PoliteFetcher
 from services.scraper.parsers import PARSERS, LayoutError, to_observed
 from services.scraper.settings import ScraperSettings
-from services.scraper.tmdb import TmdbClient, TmdbError, TmdbSource
+from services.scraper.tmdb import RedisDetailsCache, TmdbClient, TmdbError, TmdbSource
 from trendkit.broker import ensure_topics, make_publisher
 from trendkit.contracts import PIPELINE_TOPICS, Provenance, TitleObserved, now_utc
 from trendkit.db.database import Database
@@ -93,7 +93,10 @@ async def _once(settings: ScraperSettings, source: str, *, dry_run: bool) -> lis
     observed_at = now_utc()
     if source == "tmdb":
         assert settings.tmdb_api_token is not None
-        async with TmdbClient(settings.tmdb_base_url, settings.tmdb_api_token) as client:
+        async with (
+            RedisDetailsCache(settings.redis_url) as cache,
+            TmdbClient(settings.tmdb_base_url, settings.tmdb_api_token, cache=cache) as client,
+        ):
             observed = await observe_tmdb(
                 TmdbSource(client, pages=settings.tmdb_pages), observed_at
             )

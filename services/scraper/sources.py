@@ -11,7 +11,7 @@ from services.scraper.fetch import PoliteFetcher
 from services.scraper.replay import Replay
 from services.scraper.settings import ScraperSettings
 from services.scraper.store import record_observations
-from services.scraper.tmdb import TmdbClient, TmdbSource
+from services.scraper.tmdb import RedisDetailsCache, TmdbClient, TmdbSource
 from trendkit.contracts import TITLES_RAW, now_utc
 from trendkit.db.database import Database
 from trendkit.objectstore import ObjectStore
@@ -78,7 +78,11 @@ async def tmdb_cycle(
     """Run one cycle of the TMDb source; return how many observations it published."""
     assert settings.tmdb_api_token is not None
     observed_at = now_utc()
-    async with TmdbClient(settings.tmdb_base_url, settings.tmdb_api_token) as client:
+    # Details are cached in Redis, so a cycle refetches only titles it has not seen lately.
+    async with (
+        RedisDetailsCache(settings.redis_url) as cache,
+        TmdbClient(settings.tmdb_base_url, settings.tmdb_api_token, cache=cache) as client,
+    ):
         observed = await observe_tmdb(TmdbSource(client, pages=settings.tmdb_pages), observed_at)
     published = await store_and_publish(
         observed, source="tmdb", db=db, store=store, publisher=publisher, observed_at=observed_at

@@ -69,9 +69,12 @@ async def test_scrape_once_publishes_stores_and_archives(
         assert dry
         assert {o.observation.source for o in dry} >= {"tmdb_trending_day", "tmdb_popular_movie"}
 
+        details_fetched = fake.details_requests()
         code, out, err = await scrape_once(env, "--source", "tmdb")
         assert code == 0, err
         assert f"published {len(dry)} observations" in err
+        assert details_fetched > 0
+        assert fake.details_requests() == details_fetched  # details came from Redis
         # A second cycle of the same charts publishes and stores nothing twice over.
         code, _, err = await scrape_once(env, "--source", "tmdb")
         assert code == 0, err
