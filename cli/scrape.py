@@ -93,12 +93,18 @@ async def _once(settings: ScraperSettings, source: str, *, dry_run: bool) -> lis
     observed_at = now_utc()
     if source == "tmdb":
         assert settings.tmdb_api_token is not None
+        bodies: list[bytes] = []  # the API's answers, for the raw archive
         async with (
             RedisDetailsCache(settings.redis_url) as cache,
-            TmdbClient(settings.tmdb_base_url, settings.tmdb_api_token, cache=cache) as client,
+            TmdbClient(
+                settings.tmdb_base_url,
+                settings.tmdb_api_token,
+                cache=cache,
+                on_body=lambda _path, body: bodies.append(body),
+            ) as client,
         ):
             observed = await observe_tmdb(
-                TmdbSource(client, pages=settings.tmdb_pages), observed_at
+                TmdbSource(client, pages=settings.tmdb_pages), observed_at, bodies
             )
     else:
         url = settings.html_sources[source]

@@ -33,7 +33,16 @@ class Observed:
     """What one source showed: its observations and the raw bodies they came from."""
 
     observations: list[TitleObserved]
-    pages: list[tuple[bytes, datetime]] = field(default_factory=list)
+    pages: list[RawPage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """A fetched body, kept for the raw archive."""
+
+    body: bytes
+    fetched_at: datetime
+    suffix: str = "html"
 
 
 async def observe_html(
@@ -53,12 +62,15 @@ async def observe_html(
         to_observed(e, source=source, observed_at=observed_at, scraped_by=provenance)
         for e in entries
     ]
-    return Observed(observations, [(result.body, result.fetched_at)])
+    return Observed(observations, [RawPage(result.body, result.fetched_at)])
 
 
-async def observe_tmdb(source: TmdbSource, observed_at: datetime) -> Observed:
-    """Observe TMDb's lists."""
-    return Observed(await source.observe(observed_at))
+async def observe_tmdb(
+    source: TmdbSource, observed_at: datetime, bodies: Sequence[bytes] = ()
+) -> Observed:
+    """Observe TMDb's lists; ``bodies`` are the API answers collected meanwhile, to archive."""
+    observations = await source.observe(observed_at)
+    return Observed(observations, [RawPage(b, observed_at, "json") for b in bodies])
 
 
 def resolve_identities(
@@ -94,8 +106,10 @@ async def store_and_publish(
     """Resolve, archive, store and publish one cycle's observations; return them."""
     index = await load_index(db)
     observations, resolutions = resolve_identities(observed.observations, index)
-    for body, fetched_at in observed.pages:
-        await archive_page(store, source=source, fetched_at=fetched_at, body=body)
+    for page in observed.pages:
+        await archive_page(
+            store, source=source, fetched_at=page.fetched_at, body=page.body, suffix=page.suffix
+        )
     if not observations:
         return []
     await archive_observations(store, observations)

@@ -78,12 +78,20 @@ async def tmdb_cycle(
     """Run one cycle of the TMDb source; return how many observations it published."""
     assert settings.tmdb_api_token is not None
     observed_at = now_utc()
+    bodies: list[bytes] = []  # the API's answers, for the raw archive
     # Details are cached in Redis, so a cycle refetches only titles it has not seen lately.
     async with (
         RedisDetailsCache(settings.redis_url) as cache,
-        TmdbClient(settings.tmdb_base_url, settings.tmdb_api_token, cache=cache) as client,
+        TmdbClient(
+            settings.tmdb_base_url,
+            settings.tmdb_api_token,
+            cache=cache,
+            on_body=lambda _path, body: bodies.append(body),
+        ) as client,
     ):
-        observed = await observe_tmdb(TmdbSource(client, pages=settings.tmdb_pages), observed_at)
+        observed = await observe_tmdb(
+            TmdbSource(client, pages=settings.tmdb_pages), observed_at, bodies
+        )
     published = await store_and_publish(
         observed, source="tmdb", db=db, store=store, publisher=publisher, observed_at=observed_at
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import os
@@ -100,6 +101,9 @@ async def test_scrape_once_publishes_stores_and_archives(
 
     store: ObjectStore = open_object_store(f"s3://{bucket}/archive", endpoint_url=s3_endpoint_url)
     try:
+        raw = await store.list("raw/tmdb/")
+        assert raw
+        assert all(k.endswith(".json.gz") for k in raw)  # every API answer, archived
         keys = await store.list("observations/")
         assert keys
         assert all(k.endswith(".parquet") and "/source=tmdb_" in k for k in keys)
@@ -141,7 +145,16 @@ async def test_a_configured_chart_page_is_fetched_politely_and_parsed(
             ),
         }
         code, out, err = await scrape_once(env, "--source", "imdb_moviemeter", "--dry-run")
+        assert code == 0, err
+        code, _, err = await scrape_once(env, "--source", "imdb_moviemeter")
     assert code == 0, err
+    store = open_object_store(settings.object_store_url)
+    try:
+        [raw] = await store.list("raw/imdb_moviemeter/")
+        assert raw.endswith(".html.gz")
+        assert gzip.decompress(await store.get(raw)).decode() == page  # the page, as fetched
+    finally:
+        await store.close()
     events = [TitleObserved.model_validate_json(line) for line in out.splitlines()]
     assert [e.observation.rank for e in events] == list(range(1, len(events) + 1))
     assert events[0].title.name == "The Glass Orchard"

@@ -221,6 +221,7 @@ class TmdbClient:
         sleep: Sleep = asyncio.sleep,
         random_source: Callable[[], float] = random.random,
         limiter: TokenBucket | None = None,
+        on_body: Callable[[str, bytes], None] | None = None,
     ) -> None:
         if not token:
             raise ValueError("a TMDb API read access token (v4 bearer token) is required")
@@ -237,6 +238,8 @@ class TmdbClient:
         self._max_retry_after_s = max_retry_after_s
         self._sleep = sleep
         self._random = random_source
+        # Called with (path, raw body) for every answer, so a cycle can archive the bodies.
+        self._on_body = on_body
 
     async def __aenter__(self) -> Self:
         return self
@@ -317,6 +320,8 @@ class TmdbClient:
             else:
                 status = response.status_code
                 if status == 200:
+                    if self._on_body is not None:
+                        self._on_body(path, response.content)
                     body: dict[str, Any] = response.json()
                     return body
                 last, last_status = f"HTTP {status}", status
