@@ -13,7 +13,7 @@ import typer
 from services.scraper.cycle import observe_html, observe_tmdb, store_and_publish
 from services.scraper.fetch import FetchError, PoliteFetcher
 from services.scraper.parsers import PARSERS, LayoutError, to_observed
-from services.scraper.settings import ScraperSettings
+from services.scraper.settings import ScraperSettings, tmdb_list_spec
 from services.scraper.tmdb import RedisDetailsCache, TmdbClient, TmdbError, TmdbSource
 from trendkit.broker import ensure_topics, make_publisher
 from trendkit.contracts import PIPELINE_TOPICS, Provenance, TitleObserved, now_utc
@@ -104,7 +104,13 @@ async def _once(settings: ScraperSettings, source: str, *, dry_run: bool) -> lis
             ) as client,
         ):
             observed = await observe_tmdb(
-                TmdbSource(client, pages=settings.tmdb_pages), observed_at, bodies
+                TmdbSource(
+                    client,
+                    lists=[tmdb_list_spec(t) for t in settings.tmdb_lists],
+                    pages=settings.tmdb_pages,
+                ),
+                observed_at,
+                bodies,
             )
     else:
         url = settings.html_sources[source]

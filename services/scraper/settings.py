@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.scraper.tmdb.source import ListSpec, source_name
 from trendkit.settings import CommonSettings
 
 DEMO_TIMELINE = Path(__file__).resolve().parent / "demo" / "demo_timeline.jsonl"
@@ -33,6 +34,15 @@ class ScraperSettings(CommonSettings):
         validation_alias=AliasChoices("TMDB_BASE_URL", "tmdb_base_url"),
     )
     tmdb_pages: int = Field(default=1, ge=1, le=20, description="pages per TMDb list")
+    tmdb_lists: list[str] = Field(
+        default_factory=lambda: [
+            "trending/all/day",
+            "trending/all/week",
+            "popular/movie",
+            "popular/tv",
+        ],
+        description='TMDb lists to read: "trending/all|movie|tv/day|week" or "popular/movie|tv"',
+    )
     tmdb_interval_s: float = Field(default=900.0, ge=10, description="seconds between TMDb cycles")
     html_interval_s: float = Field(
         default=3600.0, ge=60, description="seconds between cycles of each chart page"
@@ -45,8 +55,25 @@ class ScraperSettings(CommonSettings):
         ),
     )
 
+    @field_validator("tmdb_lists")
+    @classmethod
+    def _known_lists(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            source_name(tmdb_list_spec(spec))  # raises ValueError naming a bad one
+        return value
+
     @field_validator("replay_file", mode="before")
     @classmethod
     def _empty_disables_replay(cls, value: object) -> object:
         # An empty env var would otherwise become Path("."), a folder, not "no replay".
         return None if value == "" else value
+
+
+def tmdb_list_spec(text: str) -> ListSpec:
+    """Turn "trending/tv/week" or "popular/movie" into the TMDb source's list spec."""
+    parts = text.strip("/").split("/")
+    if len(parts) == 3:
+        return (parts[0], parts[1], parts[2])
+    if len(parts) == 2:
+        return (parts[0], parts[1], None)
+    raise ValueError(f"not a TMDb list: {text!r} (say trending/all/day or popular/movie)")

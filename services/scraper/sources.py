@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from services.scraper.cycle import observe_html, observe_tmdb, store_and_publish
 from services.scraper.fetch import PoliteFetcher
 from services.scraper.replay import Replay
-from services.scraper.settings import ScraperSettings
+from services.scraper.settings import ScraperSettings, tmdb_list_spec
 from services.scraper.store import record_observations
 from services.scraper.tmdb import RedisDetailsCache, TmdbClient, TmdbSource
 from trendkit.contracts import TITLES_RAW, now_utc
@@ -90,7 +90,13 @@ async def tmdb_cycle(
         ) as client,
     ):
         observed = await observe_tmdb(
-            TmdbSource(client, pages=settings.tmdb_pages), observed_at, bodies
+            TmdbSource(
+                client,
+                lists=[tmdb_list_spec(t) for t in settings.tmdb_lists],
+                pages=settings.tmdb_pages,
+            ),
+            observed_at,
+            bodies,
         )
     published = await store_and_publish(
         observed, source="tmdb", db=db, store=store, publisher=publisher, observed_at=observed_at
