@@ -10,11 +10,12 @@ from typing import Annotated
 
 import typer
 
-from services.scraper.cycle import observe_html, observe_tmdb, store_and_publish
+from services.scraper.cycle import store_and_publish
 from services.scraper.fetch import FetchError, PoliteFetcher
 from services.scraper.parsers import PARSERS, LayoutError, to_observed
-from services.scraper.settings import ScraperSettings, tmdb_list_spec
-from services.scraper.tmdb import RedisDetailsCache, TmdbClient, TmdbError, TmdbSource
+from services.scraper.settings import ScraperSettings
+from services.scraper.sources import observe_source
+from services.scraper.tmdb import TmdbError
 from trendkit.broker import ensure_topics, make_publisher
 from trendkit.contracts import PIPELINE_TOPICS, Provenance, TitleObserved, now_utc
 from trendkit.db.database import Database
@@ -91,31 +92,8 @@ def once(
 
 async def _once(settings: ScraperSettings, source: str, *, dry_run: bool) -> list[TitleObserved]:
     observed_at = now_utc()
-    if source == "tmdb":
-        assert settings.tmdb_api_token is not None
-        bodies: list[bytes] = []  # the API's answers, for the raw archive
-        async with (
-            RedisDetailsCache(settings.redis_url) as cache,
-            TmdbClient(
-                settings.tmdb_base_url,
-                settings.tmdb_api_token,
-                cache=cache,
-                on_body=lambda _path, body: bodies.append(body),
-            ) as client,
-        ):
-            observed = await observe_tmdb(
-                TmdbSource(
-                    client,
-                    lists=[tmdb_list_spec(t) for t in settings.tmdb_lists],
-                    pages=settings.tmdb_pages,
-                ),
-                observed_at,
-                bodies,
-            )
-    else:
-        url = settings.html_sources[source]
-        async with PoliteFetcher([url]) as fetcher:
-            observed = await observe_html(source, url, fetcher, observed_at)
+    async with PoliteFetcher(list(settings.html_sources.values())) as fetcher:
+        observed = await observe_source(settings, source, observed_at, fetcher)
     if dry_run:
         return observed.observations
     await ensure_topics(settings, PIPELINE_TOPICS)

@@ -178,7 +178,6 @@ class Component(abc.ABC):
         self.dir = self.root / self.name
         self.startup_timeout = startup_timeout
         self.startup_seconds: float | None = None
-        self._requested_port = port
         self._port = port
         self._popen: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None

@@ -13,7 +13,7 @@ from faststream.asgi import AsgiFastStream
 
 from services.scraper.fetch import PoliteFetcher
 from services.scraper.settings import ScraperSettings
-from services.scraper.sources import html_cycle, run_replay, run_scheduled, tmdb_cycle
+from services.scraper.sources import run_cycle, run_replay, run_scheduled
 from trendkit.objectstore import open_object_store
 from trendkit.runtime import configure_logging, serve
 from trendkit.service import ServiceContext
@@ -38,15 +38,15 @@ def create_app(settings: ScraperSettings) -> AsgiFastStream:
         store = open_object_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url)
         fetcher = PoliteFetcher(list(settings.html_sources.values()))
         if settings.tmdb_api_token:
-            cycle = partial(tmdb_cycle, settings, ctx.db, store, ctx.publisher)
+            cycle = partial(run_cycle, settings, "tmdb", fetcher, ctx.db, store, ctx.publisher)
             tasks.append(
                 asyncio.create_task(
                     run_scheduled("tmdb", settings.tmdb_interval_s, cycle), name="tmdb"
                 )
             )
         # HTML sources run only when the operator lists them (off by default).
-        for name, url in settings.html_sources.items():
-            cycle = partial(html_cycle, name, url, fetcher, ctx.db, store, ctx.publisher)
+        for name in settings.html_sources:
+            cycle = partial(run_cycle, settings, name, fetcher, ctx.db, store, ctx.publisher)
             tasks.append(
                 asyncio.create_task(run_scheduled(name, settings.html_interval_s, cycle), name=name)
             )

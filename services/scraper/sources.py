@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
-from services.scraper.cycle import observe_html, observe_tmdb, store_and_publish
+from services.scraper.cycle import Observed, observe_html, observe_tmdb, store_and_publish
 from services.scraper.fetch import PoliteFetcher
 from services.scraper.replay import Replay
 from services.scraper.settings import ScraperSettings, tmdb_list_spec
@@ -72,12 +73,13 @@ async def run_scheduled(
             await sleep(delay)
 
 
-async def tmdb_cycle(
-    settings: ScraperSettings, db: Database, store: ObjectStore, publisher: BatchPublisher
-) -> int:
-    """Run one cycle of the TMDb source; return how many observations it published."""
+async def observe_source(
+    settings: ScraperSettings, source: str, observed_at: datetime, fetcher: PoliteFetcher
+) -> Observed:
+    """Observe one configured source: ``tmdb`` or a chart page in SCRAPER_HTML_SOURCES."""
+    if source != "tmdb":
+        return await observe_html(source, settings.html_sources[source], fetcher, observed_at)
     assert settings.tmdb_api_token is not None
-    observed_at = now_utc()
     bodies: list[bytes] = []  # the API's answers, for the raw archive
     # Details are cached in Redis, so a cycle refetches only titles it has not seen lately.
     async with (
@@ -89,33 +91,23 @@ async def tmdb_cycle(
             on_body=lambda _path, body: bodies.append(body),
         ) as client,
     ):
-        observed = await observe_tmdb(
-            TmdbSource(
-                client,
-                lists=[tmdb_list_spec(t) for t in settings.tmdb_lists],
-                pages=settings.tmdb_pages,
-            ),
-            observed_at,
-            bodies,
-        )
-    published = await store_and_publish(
-        observed, source="tmdb", db=db, store=store, publisher=publisher, observed_at=observed_at
-    )
-    return len(published)
+        lists = [tmdb_list_spec(t) for t in settings.tmdb_lists]
+        source_ = TmdbSource(client, lists=lists, pages=settings.tmdb_pages)
+        return await observe_tmdb(source_, observed_at, bodies)
 
 
-async def html_cycle(
-    name: str,
-    url: str,
+async def run_cycle(
+    settings: ScraperSettings,
+    source: str,
     fetcher: PoliteFetcher,
     db: Database,
     store: ObjectStore,
     publisher: BatchPublisher,
 ) -> int:
-    """Run one cycle of a configured chart page; return how many observations it published."""
+    """Run one cycle of a source; return how many observations it published."""
     observed_at = now_utc()
-    observed = await observe_html(name, url, fetcher, observed_at)
+    observed = await observe_source(settings, source, observed_at, fetcher)
     published = await store_and_publish(
-        observed, source=name, db=db, store=store, publisher=publisher, observed_at=observed_at
+        observed, source=source, db=db, store=store, publisher=publisher, observed_at=observed_at
     )
     return len(published)
