@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from trendkit.contracts import (
@@ -30,6 +31,44 @@ from trendkit.taxonomy import (
 SUMMARY_LIMIT = 280
 
 
+@dataclass(frozen=True)
+class EnrichmentFailure:
+    """A title the provider answered for, but not usably (even after one repair attempt).
+
+    It is dead-lettered with both facts, so a person can see what the model said and why
+    it was refused.
+    """
+
+    error: str  # the validation error, naming the field
+    raw_answer: str  # what the model returned for this title, verbatim
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not answer at all (timeouts, 5xx, 429 past its retries, refused).
+
+    Unlike :class:`EnrichmentFailure` this says nothing about the titles: the router counts
+    it against the circuit breaker and enriches the batch locally instead.
+    """
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one LLM request consumed, as the API's ``usage`` reported it, and its price."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class UsageSink(Protocol):
+    """Where a paid provider reports each request's usage (the daily budget's ledger)."""
+
+    async def record(self, usage: Usage) -> None:
+        """Add one request's usage to today's spend."""
+        ...
+
+
 class EnrichmentProvider(Protocol):
     """Something that describes titles: an LLM, or the local fallback."""
 
@@ -37,8 +76,8 @@ class EnrichmentProvider(Protocol):
     model: str
     version: str
 
-    async def enrich(self, titles: Sequence[TitleObserved]) -> list[Enrichment]:
-        """Return one enrichment per title, in order."""
+    async def enrich(self, titles: Sequence[TitleObserved]) -> list[Enrichment | EnrichmentFailure]:
+        """Return one result per title, in order; raise ProviderUnavailable if it cannot."""
         ...
 
 
