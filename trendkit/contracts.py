@@ -254,6 +254,10 @@ class DeadLetter(Contract):
     service: str
     attempts: int = Field(ge=1)
     failed_at: UtcDatetime
+    context: dict[str, str] = Field(
+        default_factory=dict,
+        description="what else explains the failure, e.g. the LLM's raw answer",
+    )
 
 
 TOPIC_MODELS: dict[str, type[Event]] = {

@@ -25,7 +25,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -52,7 +52,14 @@ log = logging.getLogger(__name__)
 
 
 class PermanentError(Exception):
-    """The input can never be processed (bad data, not a passing fault): dead-letter it."""
+    """The input can never be processed (bad data, not a passing fault): dead-letter it.
+
+    ``context`` travels into the dead letter (for example the answer a model gave).
+    """
+
+    def __init__(self, message: str, *, context: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.context = dict(context or {})
 
 
 @dataclass
@@ -68,6 +75,9 @@ class Outcome:
     outputs: Sequence[Outbound]
     persist: Callable[[], Awaitable[None]] | None = None
     on_failure: Callable[[], None] | None = None
+    # Inputs the handler refused one by one (by event id): dead-lettered when the batch
+    # settles, while the rest of the batch flows on.
+    rejected: Mapping[str, PermanentError] = field(default_factory=dict)
 
 
 Handler = Callable[[list[In]], Awaitable[Sequence[Outbound] | Outcome]]
@@ -243,8 +253,12 @@ class BatchStage(Generic[In]):
             else:
                 await self._abandon([], records, message, exc)
             return
+        refused = self._rejected(events, outcome)
+        dead.extend(refused)
         current = _Settlement(records=records, message=message, outcome=outcome)
-        current.task = asyncio.create_task(self._settle(previous, current, dead, len(events)))
+        current.task = asyncio.create_task(
+            self._settle(previous, current, dead, len(events) - len(refused))
+        )
         self._inflight = current
         # One batch in flight at most: this one was handled while the previous one was
         # still settling; wait for that before taking another batch.
@@ -316,7 +330,7 @@ class BatchStage(Generic[In]):
         events, dead = self._decode_all(records)
         try:
             if events:
-                await self._run([event for _, event in events])
+                dead.extend(self._rejected(events, await self._run([e for _, e in events])))
         except PermanentError as exc:
             dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
         except Exception as exc:
@@ -413,13 +427,25 @@ class BatchStage(Generic[In]):
         else:
             await asyncio.gather(publishing, outcome.persist())
 
-    async def _run(self, events: list[In]) -> None:
+    async def _run(self, events: list[In]) -> Outcome:
         outcome = await self._handle(events)
         try:
             await self._deliver(outcome)
         except Exception:
             _undo(outcome)
             raise
+        return outcome
+
+    def _rejected(
+        self, events: list[tuple[ConsumerRecord[Any, Any], In]], outcome: Outcome
+    ) -> list[DeadLetter]:
+        if not outcome.rejected:
+            return []
+        return [
+            self._dead_letter(record, outcome.rejected[event.event_id], attempts=1)
+            for record, event in events
+            if event.event_id in outcome.rejected
+        ]
 
     async def _publish(self, outputs: Sequence[Outbound]) -> None:
         if not outputs:
@@ -434,7 +460,7 @@ class BatchStage(Generic[In]):
         dead: list[DeadLetter] = []
         for record, event in events:
             try:
-                await self._run([event])
+                dead.extend(self._rejected([(record, event)], await self._run([event])))
             except Exception as exc:
                 dead.append(self._dead_letter(record, exc, attempts=attempts + 1))
         return dead
@@ -481,6 +507,7 @@ class BatchStage(Generic[In]):
             service=self.service,
             attempts=attempts,
             failed_at=now_utc(),
+            context=exc.context if isinstance(exc, PermanentError) else {},
         )
 
     def _count_attempt(self, records: list[ConsumerRecord[Any, Any]]) -> int:

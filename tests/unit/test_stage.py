@@ -195,6 +195,33 @@ async def test_a_permanent_error_dead_letters_at_once() -> None:
     ]
 
 
+async def test_records_a_handler_rejects_are_dead_lettered_with_context_and_the_rest_flow_on() -> (
+    None
+):
+    async def judge(events: list[TitleObserved]) -> Outcome:
+        bad = {e.event_id for e in events if e.title.name == "Garbled"}
+        return Outcome(
+            [Outbound(TITLES_ENRICHED, e) for e in events if e.event_id not in bad],
+            rejected={
+                event_id: PermanentError("genres.0: not in the taxonomy", context={"raw": "{}"})
+                for event_id in bad
+            },
+        )
+
+    stage, broker = make_stage(judge)
+    _, records = batch(["A", "Garbled", "B"])
+    delivery = Delivery(records)
+    await stage.process(records, delivery)  # type: ignore[arg-type]
+    await stage.drain()
+    assert delivery.settled == ["commit 3"]
+    published = [json.loads(v)["title"]["name"] for v in broker.on("p.titles.enriched")]
+    assert published == ["A", "B"]
+    [letter] = [DeadLetter.model_validate_json(v) for v in broker.on("p.titles.raw.dlq")]
+    assert (letter.offset, letter.attempts) == (1, 1)
+    assert letter.error == "genres.0: not in the taxonomy"
+    assert letter.context == {"raw": "{}"}
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
