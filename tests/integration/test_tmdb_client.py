@@ -227,7 +227,7 @@ async def test_losing_redis_loses_speed_not_data(caplog: pytest.LogCaptureFixtur
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     fake = FakeTmdb()
-    caplog.set_level(logging.WARNING, logger="services.scraper.tmdb.client")
+    caplog.set_level(logging.WARNING, logger="trendkit.hotcache")
     async with (
         RedisDetailsCache(f"redis://127.0.0.1:{port}/0", socket_timeout_s=0.5) as cache,
         tmdb(fake, cache=cache) as (client, _),
@@ -237,7 +237,7 @@ async def test_losing_redis_loses_speed_not_data(caplog: pytest.LogCaptureFixtur
     assert details == again
     assert details.display_name == "Harbour of Glass"
     assert fake.requests["/movie/9101"] == 2
-    assert "details cache unavailable" in caplog.text
+    assert "tmdb:details: hot cache unavailable" in caplog.text
 
 
 # --- rate limit ---------------------------------------------------------------------

@@ -7,11 +7,13 @@ and a foreign key would make one service's write wait on another's.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -134,6 +136,20 @@ class EnrichmentRow(Base):
     hype_reason: Mapped[str] = mapped_column(Text, server_default="")
     audience: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class LlmUsage(Base):
+    """What the LLM cost on one UTC day for one model: the ledger of the daily budget."""
+
+    __tablename__ = "llm_usage"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    model: Mapped[str] = mapped_column(Text, primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, server_default="0")
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cost_usd: Mapped[float] = mapped_column(Float, server_default="0")
+    updated_at: Mapped[datetime] = _tz(default_now=True)
 
 
 class ClassificationRow(Base):

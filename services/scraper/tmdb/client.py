@@ -15,12 +15,11 @@ from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.scraper.tmdb.ratelimit import TokenBucket
 from trendkit.contracts import MediaType
+from trendkit.hotcache import RedisModelCache
 
 log = logging.getLogger(__name__)
 
@@ -148,44 +147,31 @@ class RedisDetailsCache:
         prefix: str = "tmdb:details",
         socket_timeout_s: float = 2.0,
     ) -> None:
-        self.ttl_s = ttl_s
-        self.prefix = prefix
-        self._redis = Redis.from_url(
-            redis_url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
+        self._cache = RedisModelCache(
+            redis_url,
+            TmdbDetails,
+            namespace=prefix,
+            ttl_s=ttl_s,
+            socket_timeout_s=socket_timeout_s,
         )
 
     def key(self, media: MediaType, tmdb_id: int) -> str:
         """Return the Redis key of one title's details."""
-        return f"{self.prefix}:{media}:{tmdb_id}"
+        return self._cache.redis_key(f"{media}:{tmdb_id}")
 
     async def get(self, media: MediaType, tmdb_id: int) -> TmdbDetails | None:
         """Return the cached details; None on a miss, a Redis error or an unreadable entry."""
-        key = self.key(media, tmdb_id)
-        try:
-            raw = await self._redis.get(key)
-        except (RedisError, OSError) as exc:
-            # Losing the cache costs speed, never data: fetch from TMDb instead.
-            log.warning("details cache unavailable, fetching %s from TMDb: %s", key, exc)
-            return None
-        if raw is None:
-            return None
-        try:
-            return TmdbDetails.model_validate_json(raw)
-        except ValidationError:
-            log.warning("ignoring unreadable cached details under %s", key)
-            return None
+        # On a miss (or Redis down) the caller fetches from TMDb: speed lost, never data.
+        key = f"{media}:{tmdb_id}"
+        return (await self._cache.get_many([key])).get(key)
 
     async def put(self, details: TmdbDetails) -> None:
         """Store the details for ``ttl_s`` seconds; a Redis error only logs a warning."""
-        key = self.key(details.media_type, details.id)
-        try:
-            await self._redis.set(key, details.model_dump_json(), ex=self.ttl_s)
-        except (RedisError, OSError) as exc:
-            log.warning("details cache unavailable, not caching %s: %s", key, exc)
+        await self._cache.put_many({f"{details.media_type}:{details.id}": details})
 
     async def aclose(self) -> None:
         """Close the Redis connections."""
-        await self._redis.aclose()
+        await self._cache.aclose()
 
     async def __aenter__(self) -> Self:
         return self
