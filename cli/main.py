@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.enrich import enrich
 from cli.lag import group_lag
 from cli.scrape import app as scrape_app
 from stack import Stack, StackError
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.add_typer(scrape_app, name="scrape")
+app.command()(enrich)
 
 # Which group reads which topic, for lag.
 CONSUMERS = {

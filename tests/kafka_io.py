@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -24,15 +24,28 @@ def service_env(settings: CommonSettings) -> dict[str, str]:
         "TOPIC_PARTITIONS": str(settings.topic_partitions),
         "OBJECT_STORE_URL": settings.object_store_url,
         "LOG_LEVEL": "INFO",
+        # Tests of the plumbing use the keyword enricher (no model to load); the tests of
+        # the enricher itself choose their provider.
+        "ENRICHER_PROVIDER": "lexicon",
     }
 
 
 @contextlib.contextmanager
 def services(
-    settings: CommonSettings, names: Sequence[str], root: Path, **kwargs: object
+    settings: CommonSettings,
+    names: Sequence[str],
+    root: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    **kwargs: object,
 ) -> Iterator[Supervisor]:
-    """Run the named services as processes until the block ends."""
-    supervisor = Supervisor(env=service_env(settings), root=root, services=names, **kwargs)  # type: ignore[arg-type]
+    """Run the named services as processes until the block ends (``env`` adds variables)."""
+    supervisor = Supervisor(
+        env={**service_env(settings), **(env or {})},
+        root=root,
+        services=names,
+        **kwargs,  # type: ignore[arg-type]
+    )
     supervisor.start()
     try:
         supervisor.wait_healthy(timeout=60)
@@ -91,3 +104,44 @@ async def consume_until(
     finally:
         await consumer.stop()
     return records
+
+
+class Reader:
+    """A consumer kept open across a test's steps: it joins once, then reads as events come.
+
+    ``consume_until`` re-reads a topic from the start and pays a group join each time;
+    a test that waits for outputs step by step uses one Reader instead.
+    """
+
+    def __init__(self, settings: CommonSettings, topic: str) -> None:
+        self.records: list[ConsumerRecord[bytes, bytes]] = []
+        self._consumer = AIOKafkaConsumer(
+            settings.topic(topic),
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=f"{settings.topic_prefix}step-reader-{topic}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
+            fetch_max_wait_ms=25,
+        )
+
+    async def __aenter__(self) -> Reader:
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def until(
+        self, done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool], *, within: float = 60.0
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """Read until ``done(all records so far)``; fail the test after ``within`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not done(self.records):
+            if loop.time() > deadline:
+                raise AssertionError(f"not done within {within} s; read {len(self.records)}")
+            for batch in (await self._consumer.getmany(timeout_ms=200)).values():
+                self.records.extend(batch)
+        return self.records

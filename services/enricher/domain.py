@@ -134,8 +134,8 @@ class LexiconEnricher:
     model = "keyword-lexicon"
     version = LEXICON_VERSION
 
-    async def enrich(self, titles: Sequence[TitleObserved]) -> list[Enrichment]:
-        """Describe each title without any model."""
+    async def enrich(self, titles: Sequence[TitleObserved]) -> list[Enrichment | EnrichmentFailure]:
+        """Describe each title without any model (it never fails)."""
         return [self.describe(t) for t in titles]
 
     def describe(self, observed: TitleObserved) -> Enrichment:

@@ -1,92 +1,72 @@
-"""Thin handler: look up the durable cache, enrich the misses, store them, emit events."""
+"""Thin handler: look up the cache, enrich the misses, store them at once, emit events."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
+from services.enricher.cache import EnrichmentCache, Key
+from services.enricher.domain import (
+    EnrichmentFailure,
+    cache_key,
+    hype_from_observation,
+    to_enriched,
+)
+from services.enricher.router import EnrichmentRouter
+from trendkit.contracts import TITLES_ENRICHED, Enrichment, TitleObserved
+from trendkit.stage import Outbound, Outcome, PermanentError
 
-from services.enricher.domain import EnrichmentProvider, cache_key, to_enriched
-from trendkit.contracts import TITLES_ENRICHED, Enrichment, Provenance, TitleObserved
-from trendkit.db.database import Database
-from trendkit.db.models import EnrichmentRow
-from trendkit.db.upsert import insert_ignore
-from trendkit.stage import Outbound, Outcome
 
-Key = tuple[str, str, str]
+def with_current_hype(observed: TitleObserved, enrichment: Enrichment) -> Enrichment:
+    """A local answer's hype comes from the source signals: take this observation's."""
+    if enrichment.provenance.provider != "local":
+        return enrichment  # the LLM's judgement is part of its (cached, paid-for) answer
+    hype, reason = hype_from_observation(observed)
+    return enrichment.model_copy(update={"hype_score": hype, "hype_reason": reason})
 
 
 class EnrichTitles:
     """Enrich a batch, never paying twice for content already enriched."""
 
-    def __init__(self, db: Database, provider: EnrichmentProvider) -> None:
-        self.db = db
-        self.provider = provider
-
-    @property
-    def provenance(self) -> Provenance:
-        """Return who enriches titles now."""
-        p = self.provider
-        return Provenance(provider=p.provider, model=p.model, version=p.version)
+    def __init__(self, cache: EnrichmentCache, router: EnrichmentRouter) -> None:
+        self.cache = cache
+        self.router = router
 
     async def __call__(self, batch: list[TitleObserved]) -> Outcome:
         """Handle one batch from ``titles.raw``."""
-        keys = [cache_key(o.title, self.provenance) for o in batch]
-        known = await self._cached(set(keys))
+        preferred = self.router.preferred
+        keys = [cache_key(o.title, preferred) for o in batch]
+        known = await self.cache.get_many(keys)
+        self.cache.metrics.cache_misses.inc(len(set(keys) - known.keys()))
         misses = {k: o for k, o in zip(keys, batch, strict=True) if k not in known}
-        new: dict[Key, Enrichment] = {}
+        failed: dict[Key, EnrichmentFailure] = {}
         if misses:
-            fresh = await self.provider.enrich(list(misses.values()))
-            new = dict(zip(misses, fresh, strict=True))
-            known.update(new)
+            results = await self.router.enrich(list(misses.values()))
+            new: dict[Key, Enrichment] = {}
+            title_ids: dict[Key, str] = {}
+            for key, result in zip(misses, results, strict=True):
+                if isinstance(result, EnrichmentFailure):
+                    failed[key] = result
+                    continue
+                known[key] = result
+                # Filed under its own provenance: a local fallback's answer does not stand
+                # in for the LLM's, which is asked for again once the LLM is back.
+                own_key = cache_key(misses[key].title, result.provenance)
+                new[own_key] = result
+                title_ids[own_key] = misses[key].title_id
+            # Stored now, before publishing: if the batch must be retried, what was paid
+            # for is already in the cache and is not asked for again.
+            await self.cache.put_many(new, title_ids)
         outputs = [
-            Outbound(TITLES_ENRICHED, to_enriched(o, known[k]))
+            Outbound(TITLES_ENRICHED, to_enriched(o, with_current_hype(o, known[k])))
             for k, o in zip(keys, batch, strict=True)
+            if k in known
         ]
-
-        async def persist() -> None:
-            if new:
-                await self._store(new, misses)
-
-        # New enrichments are stored while the outputs are in flight; offsets are
-        # committed only after both, so a crash between them redoes the batch.
-        return Outcome(outputs, persist)
-
-    async def _cached(self, keys: set[Key]) -> dict[Key, Enrichment]:
-        columns = (EnrichmentRow.content_hash, EnrichmentRow.prompt_version, EnrichmentRow.model)
-        async with self.db.transaction() as session:
-            rows = (
-                await session.scalars(select(EnrichmentRow).where(tuple_(*columns).in_(keys)))
-            ).all()
-        return {
-            (r.content_hash, r.prompt_version, r.model): Enrichment(
-                summary=r.summary,
-                vibe_tags=r.vibe_tags,
-                free_tags=r.free_tags,
-                genres=r.genres,
-                hype_score=r.hype_score,
-                hype_reason=r.hype_reason,
-                audience=r.audience,
-                provenance=Provenance(provider=r.provider, model=r.model, version=r.prompt_version),
-            )
-            for r in rows
+        rejected = {
+            o.event_id: _refusal(failed[k]) for k, o in zip(keys, batch, strict=True) if k in failed
         }
+        return Outcome(outputs, rejected=rejected)
 
-    async def _store(self, new: dict[Key, Enrichment], inputs: dict[Key, TitleObserved]) -> None:
-        rows = [
-            {
-                "content_hash": key[0],
-                "prompt_version": key[1],
-                "model": key[2],
-                "provider": e.provenance.provider,
-                "title_id": inputs[key].title_id,
-                "summary": e.summary,
-                "vibe_tags": e.vibe_tags,
-                "free_tags": e.free_tags,
-                "genres": e.genres,
-                "hype_score": e.hype_score,
-                "hype_reason": e.hype_reason,
-                "audience": e.audience,
-            }
-            for key, e in new.items()
-        ]
-        async with self.db.transaction() as session:
-            await insert_ignore(session, EnrichmentRow, rows)
+
+def _refusal(failure: EnrichmentFailure) -> PermanentError:
+    return PermanentError(
+        f"the LLM's answer stayed invalid after one repair: {failure.error}",
+        context={"raw_answer": failure.raw_answer[:20_000]},
+    )

@@ -24,7 +24,8 @@ class EnricherMetrics:
     def __post_init__(self) -> None:
         self.llm_requests = Counter(
             "trending_llm_requests",
-            "LLM HTTP requests by outcome (ok, invalid, repaired, rate_limited, error, timeout)",
+            "LLM HTTP requests by outcome (ok, invalid, repaired, rate_limited, server_error, "
+            "client_error, timeout, connection_error)",
             ["model", "outcome"],
             registry=self.registry,
         )

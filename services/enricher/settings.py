@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from trendkit.settings import CommonSettings
 
 ProviderChoice = Literal["auto", "openai", "local", "lexicon"]
+FallbackChoice = Literal["local", "lexicon"]
 
 
 class Price(BaseModel):
@@ -40,6 +41,11 @@ class EnricherSettings(CommonSettings):
         default="auto",
         description="auto: the LLM when OPENAI_API_KEY is set, else local MiniLM; "
         "lexicon: the keyword baseline (benchmarks of the pipeline, not of a model)",
+    )
+    fallback: FallbackChoice = Field(
+        default="local",
+        description="who enriches when the LLM may not (budget, breaker, errors): "
+        "local MiniLM, or the keyword lexicon (no model to load)",
     )
     openai_base_url: str | None = Field(
         default=None,
@@ -74,6 +80,12 @@ class EnricherSettings(CommonSettings):
         default=7 * 24 * 3600, ge=60, description="lifetime of an answer in the Redis hot cache"
     )
     local_batch_size: int = Field(default=64, ge=1, description="titles per MiniLM forward pass")
+
+    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty variable (OPENAI_API_KEY= in a compose file) means "not configured".
+        return None if isinstance(value, str) and not value.strip() else value
 
     def price(self, model: str) -> Price:
         """Return the price of a model (the conservative default when it is unknown)."""

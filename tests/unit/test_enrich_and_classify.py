@@ -20,7 +20,7 @@ async def test_local_enricher_describes_a_title_within_the_contract() -> None:
         rank=3,
         signals={"rank_change": 4},
     )
-    [enrichment] = await LexiconEnricher().enrich([observed])
+    enrichment = LexiconEnricher().describe(observed)
     assert len(enrichment.summary) <= 280
     assert {"Crime", "Horror"} <= set(enrichment.genres)
     assert set(enrichment.genres) <= set(GENRES)
@@ -47,7 +47,7 @@ def test_summary_cuts_at_a_sentence() -> None:
 
 async def test_baseline_classifier_stamps_its_provenance() -> None:
     observed = title_observed(overview="An alien starship drifts into orbit around a planet.")
-    [enrichment] = await LexiconEnricher().enrich([observed])
+    enrichment = LexiconEnricher().describe(observed)
     [event] = classify([to_enriched(observed, enrichment)], KeywordBaselineModel())
     assert event.classification.genres[0] == "Science Fiction"
     assert event.classification.provenance.provider == "baseline"
