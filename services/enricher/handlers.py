@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from services.enricher.cache import EnrichmentCache, Key
 from services.enricher.domain import (
     EnrichmentFailure,
@@ -37,6 +40,7 @@ class EnrichTitles:
         self.cache.metrics.cache_misses.inc(len(set(keys) - known.keys()))
         misses = {k: o for k, o in zip(keys, batch, strict=True) if k not in known}
         failed: dict[Key, EnrichmentFailure] = {}
+        persist: Callable[[], Awaitable[None]] | None = None
         if misses:
             results = await self.router.enrich(list(misses.values()))
             new: dict[Key, Enrichment] = {}
@@ -51,9 +55,13 @@ class EnrichTitles:
                 own_key = cache_key(misses[key].title, result.provenance)
                 new[own_key] = result
                 title_ids[own_key] = misses[key].title_id
-            # Stored now, before publishing: if the batch must be retried, what was paid
-            # for is already in the cache and is not asked for again.
-            await self.cache.put_many(new, title_ids)
+            if any(e.provenance.provider != "local" for e in new.values()):
+                # Paid for: stored now, before publishing, so that if the batch must be
+                # retried the answers are in the cache and are not bought again.
+                await self.cache.put_many(new, title_ids)
+            else:
+                # Local answers cost only CPU: store them while the events are in flight.
+                persist = partial(self.cache.put_many, new, title_ids)
         outputs = [
             Outbound(TITLES_ENRICHED, to_enriched(o, with_current_hype(o, known[k])))
             for k, o in zip(keys, batch, strict=True)
@@ -62,7 +70,7 @@ class EnrichTitles:
         rejected = {
             o.event_id: _refusal(failed[k]) for k, o in zip(keys, batch, strict=True) if k in failed
         }
-        return Outcome(outputs, rejected=rejected)
+        return Outcome(outputs, persist, rejected=rejected)
 
 
 def _refusal(failure: EnrichmentFailure) -> PermanentError:

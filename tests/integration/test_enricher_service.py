@@ -193,3 +193,40 @@ async def test_persistent_garbage_is_dead_lettered_with_the_raw_answer(
     assert TitleObserved.model_validate_json(base64.b64decode(letter.value)) == garbled
     assert len(llm.requests) == 2  # the request and its one repair
     assert await count(settings, EnrichmentRow.content_hash) == 0
+
+
+async def test_the_local_model_enriches_real_text_end_to_end(
+    settings: CommonSettings, tmp_path: Path
+) -> None:
+    # Our own words, not the dataset's: three titles whose genre a reader would not doubt.
+    titles = [
+        observed(
+            "The Hollow Cellar",
+            "A family moves into an old farmhouse where something in the cellar whispers "
+            "at night. One by one, they are stalked by a demonic presence.",
+        ),
+        observed(
+            "Orbit of Ash",
+            "Astronauts aboard a failing space station race to repair the reactor before "
+            "the crew drifts into deep space, far from any rescue.",
+            media_type="tv",
+        ),
+        observed(
+            "Twelve Dinners",
+            "Two rival chefs fall in love while cooking a wedding banquet together in Paris.",
+        ),
+    ]
+    with services(settings, ["enricher"], tmp_path, env={"ENRICHER_PROVIDER": "local"}):
+        async with Reader(settings, TITLES_ENRICHED) as reader:
+            out = await enrich_step(reader, settings, titles)
+    horror, space, romance = (out[t.event_id].enrichment for t in titles)
+    assert {e.provenance.provider for e in (horror, space, romance)} == {"local"}
+    assert {e.provenance.model for e in (horror, space, romance)} == {"all-MiniLM-L6-v2"}
+    assert "Horror" in horror.genres
+    assert "Science Fiction" in space.genres
+    assert "Romance" in romance.genres
+    for e in (horror, space, romance):
+        assert 3 <= len(e.vibe_tags) <= 6
+        assert len(e.summary) <= 280
+    assert horror.summary.startswith("A family moves into an old farmhouse")
+    assert await count(settings, EnrichmentRow.content_hash) == 3
