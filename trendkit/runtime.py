@@ -17,9 +17,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI, Response
 from faststream.asgi import AsgiFastStream, make_ping_asgi
 from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, make_asgi_app
 
 from trendkit.db import migrate
 from trendkit.settings import CommonSettings
@@ -77,6 +78,18 @@ def build_app(
         # Runs before the broker stops: a batch still settling commits its offsets.
         on_shutdown=list(on_shutdown),
     )
+
+
+def add_metrics_route(app: FastAPI, registry: CollectorRegistry) -> None:
+    """Serve the registry at exactly ``/metrics``, where Prometheus scrapes.
+
+    A route, not a mount: a mount answers only ``/metrics/``, and on the api the page's
+    catch-all mount would answer ``/metrics`` itself, with a 404.
+    """
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def serve(app: Any, *, service: str, settings: CommonSettings, port: int | None = None) -> None:

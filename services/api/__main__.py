@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from faststream.specification import AsyncAPI
-from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client import CollectorRegistry
 
 from services.api.consumer import FollowScores, load_current_scores
 from services.api.hub import TrendHub
@@ -19,7 +19,7 @@ from services.api.settings import ApiSettings
 from trendkit.broker import ensure_topics, make_broker
 from trendkit.contracts import PIPELINE_TOPICS, TRENDS_SCORED, TrendScored
 from trendkit.db.database import Database
-from trendkit.runtime import configure_logging, prepare_database, serve
+from trendkit.runtime import add_metrics_route, configure_logging, prepare_database, serve
 from trendkit.stage import BatchStage, StageMetrics
 
 SERVICE = "api"
@@ -67,7 +67,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app = FastAPI(title="Trending Now", version="0.1.0", lifespan=lifespan)
     app.include_router(build_router(hub))
     app.include_router(build_readiness_router(dependency_checks(broker, db, settings.redis_url)))
-    app.mount("/metrics", make_asgi_app(registry))
+    add_metrics_route(app, registry)
     asyncapi = AsyncAPI(broker, title="Trending Now topics", version="0.1.0")
 
     @app.get("/asyncapi", tags=["meta"])

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Gauge, make_asgi_app
+from prometheus_client import CollectorRegistry, Gauge
 
 from services.drift.run import run_drift
 from services.drift.settings import DriftSettings
 from trendkit.db.database import Database
-from trendkit.runtime import configure_logging, prepare_database, serve
+from trendkit.runtime import add_metrics_route, configure_logging, prepare_database, serve
 
 SERVICE = "drift"
 log = logging.getLogger(SERVICE)
@@ -54,7 +54,7 @@ def create_app(settings: DriftSettings) -> FastAPI:
             await db.close()
 
     app = FastAPI(title="Trending Now drift", lifespan=lifespan)
-    app.mount("/metrics", make_asgi_app(registry))
+    add_metrics_route(app, registry)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -69,12 +69,14 @@ class DailyBudget:
         refresh_s: float = 5.0,
         clock: Callable[[], datetime] = now_utc,
         monotonic: Callable[[], float] = time.monotonic,
+        on_spent: Callable[[float], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.limit_usd = limit_usd
         self.refresh_s = refresh_s
         self.clock = clock
         self.monotonic = monotonic
+        self.on_spent = on_spent  # e.g. a gauge's set
         self._day: date | None = None
         self._spent = 0.0
         self._read_at = -float("inf")
@@ -91,6 +93,8 @@ class DailyBudget:
             self._spent = await self.ledger.spent(today)
             self._day = today
             self._read_at = self.monotonic()
+        if self.on_spent is not None:
+            self.on_spent(self._spent)
         return self._spent
 
     async def exhausted(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass
@@ -16,6 +16,8 @@ class EnricherMetrics:
     llm_tokens: Counter = field(init=False)
     llm_cost: Counter = field(init=False)
     llm_latency: Histogram = field(init=False)
+    llm_budget: Gauge = field(init=False)
+    llm_spent_today: Gauge = field(init=False)
     cache_hits: Counter = field(init=False)
     cache_misses: Counter = field(init=False)
     fallbacks: Counter = field(init=False)
@@ -46,6 +48,16 @@ class EnricherMetrics:
             "Time for one LLM request (one attempt)",
             ["model"],
             buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
+        self.llm_budget = Gauge(
+            "trending_llm_budget_usd",
+            "The LLM's daily budget (0: no LLM configured)",
+            registry=self.registry,
+        )
+        self.llm_spent_today = Gauge(
+            "trending_llm_spent_today_usd",
+            "LLM spend of the current UTC day, all replicas, as last read from the ledger",
             registry=self.registry,
         )
         self.cache_hits = Counter(

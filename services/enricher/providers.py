@@ -50,7 +50,10 @@ def build_router(
         return EnrichmentRouter(local, metrics)
     from services.enricher.llm import OpenAIEnricher
 
-    budget = DailyBudget(UsageLedger(db), settings.daily_budget_usd)
+    metrics.llm_budget.set(settings.daily_budget_usd)
+    budget = DailyBudget(
+        UsageLedger(db), settings.daily_budget_usd, on_spent=metrics.llm_spent_today.set
+    )
     llm = OpenAIEnricher(settings, metrics=metrics, usage=budget)
     breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)
     return EnrichmentRouter(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -47,6 +48,28 @@ def _wait_for(condition: Any, *, within: float, what: str, proc: subprocess.Pope
             return result
         time.sleep(0.5)
     raise AssertionError(f"timed out after {within:.0f}s waiting for {what}")
+
+
+def _dashboard_metrics() -> set[str]:
+    """Every trending_* metric the alert rules and Grafana dashboards query."""
+    files = [*(REPO / "deploy" / "prometheus").glob("*.yml")]
+    files += (REPO / "deploy" / "grafana").rglob("*.json")
+    return {m for f in files for m in re.findall(r"trending_[a-z_]+", f.read_text())}
+
+
+def _exported_metrics(root: Path) -> set[str]:
+    """Every metric family the running services declare on their /metrics."""
+    state = json.loads((root / "services.json").read_text())
+    names: set[str] = set()
+    for name, info in state["services"].items():
+        url = f"http://127.0.0.1:{info['port']}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode()
+        except OSError as exc:
+            raise AssertionError(f"{name}: {url}: {exc}") from exc
+        names.update(re.findall(r"^# (?:HELP|TYPE) (\S+)", text, flags=re.M))
+    return names
 
 
 def _our_pids(root: Path) -> dict[str, int]:
@@ -112,6 +135,8 @@ def test_trending_up_serves_bubbles_and_ctrl_c_leaves_nothing_behind(
     assert ready == {"ready": True, "checks": {"kafka": "ok", "postgres": "ok", "redis": "ok"}}
     pids = _our_pids(root)
     assert {"scraper", "enricher", "classifier", "scorer", "drift", "api"} <= set(pids)
+    # Alerts and dashboards must not query a metric no service exports.
+    assert _dashboard_metrics() - _exported_metrics(root) == set()
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
