@@ -126,6 +126,11 @@ class TitleInfo(Contract):
     overview: str = Field(default="", max_length=5000)
     tmdb_id: int | None = Field(default=None, ge=1)
     poster_url: str | None = None
+    genres: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="the source's own genres (TMDb's), mapped onto the project's taxonomy",
+    )
 
 
 class Observation(Contract):

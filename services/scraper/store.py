@@ -23,6 +23,7 @@ async def record_observations(db: Database, batch: Sequence[TitleObserved]) -> N
             "overview": o.title.overview,
             "tmdb_id": o.title.tmdb_id,
             "poster_url": o.title.poster_url,
+            "genres": o.title.genres,
             "first_seen_at": o.observed_at,
             "last_seen_at": o.observed_at,
         }
@@ -46,7 +47,8 @@ async def record_observations(db: Database, batch: Sequence[TitleObserved]) -> N
             Title,
             titles,
             conflict=["title_id"],
-            update=["name", "year", "overview", "tmdb_id", "poster_url", "last_seen_at"],
+            update=["name", "year", "overview", "tmdb_id", "poster_url", "genres", "last_seen_at"],
             only_if_newer="last_seen_at",
+            keep_when_empty=["genres"],
         )
         await insert_ignore(session, ObservationRow, observations)

@@ -37,7 +37,7 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url: str)
 
     await upgrade(database_url)
     assert await table_names(database_url) == expected | {"alembic_version"}
-    assert await current(database_url) == "0002"
+    assert await current(database_url) == "0003"
 
     await downgrade(database_url, "base")
     assert await table_names(database_url) == {"alembic_version"}
@@ -46,7 +46,7 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url: str)
     # Services starting together all migrate at start-up: the lock makes that safe.
     await asyncio.gather(*(upgrade(database_url) for _ in range(4)))
     assert await table_names(database_url) == expected | {"alembic_version"}
-    assert await current(database_url) == "0002"
+    assert await current(database_url) == "0003"
 
 
 async def test_models_match_the_migrations(database_url: str) -> None:
@@ -225,13 +225,13 @@ async def test_arrays_and_json_round_trip_through_the_models(session: AsyncSessi
     assert stored.free_tags == []
 
 
-async def test_only_one_production_model_per_kind(session: AsyncSession) -> None:
-    kind = f"genre-{uuid.uuid4().hex[:8]}"
-    session.add(ModelVersion(version=f"{kind}-1", kind=kind, stage="production"))
+async def test_only_one_production_model_per_name(session: AsyncSession) -> None:
+    name = f"genres-{uuid.uuid4().hex[:8]}"
+    session.add(ModelVersion(version=f"{name}-1", name=name, kind="xgboost", stage="production"))
     await session.commit()
 
-    session.add(ModelVersion(version=f"{kind}-2", kind=kind, stage="production"))
-    with pytest.raises(IntegrityError, match="uq_models_kind_production"):
+    session.add(ModelVersion(version=f"{name}-2", name=name, kind="bert", stage="production"))
+    with pytest.raises(IntegrityError, match="uq_models_name_production"):
         await session.commit()
     await session.rollback()
 

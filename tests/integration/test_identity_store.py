@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from services.scraper.identity import TitleIndex, load_index, save_aliases
+from services.scraper.store import record_observations
+from tests.factories import title_observed
 from trendkit.contracts import MediaType
 from trendkit.db.database import Database
 from trendkit.db.models import Title, TitleAlias
@@ -75,3 +78,23 @@ async def test_upgrade_to_tmdb_id_persists(db: Database) -> None:
     assert reloaded.canonical(hashed.title_id) == "tmdb:movie:42"
     # The hash id's row stays: past events still point at it.
     assert await count(db, Title) == 2
+
+
+async def test_a_source_without_genres_does_not_erase_tmdbs(db: Database) -> None:
+    first = title_observed(name="Orbit Street", source="tmdb_popular_movie")
+    tmdb = first.model_copy(
+        update={"title": first.title.model_copy(update={"genres": ["Science Fiction"]})}
+    )
+    later = title_observed(
+        name="Orbit Street",
+        title_id=first.title_id,
+        source="imdb_moviemeter",
+        observed_at=first.observed_at + timedelta(hours=1),
+    )
+    await record_observations(db, [tmdb])
+    await record_observations(db, [later])
+    async with db.transaction() as session:
+        stored = await session.get(Title, first.title_id)
+    assert stored is not None
+    assert stored.genres == ["Science Fiction"]
+    assert stored.last_seen_at == later.observed_at  # the rest of the row did move on

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from services.scraper.tmdb.client import TmdbClient, TmdbGenre, parse_details, parse_page
+from services.scraper.tmdb.genres import GENRE_NAMES, taxonomy_genres
 from services.scraper.tmdb.source import TmdbSource, build_observation, source_name
 from tests.fake_tmdb import DETAIL_OVERVIEW, MOVIES, SHOWS, TOKEN, FakeTmdb
 from trendkit.contracts import TitleObserved, make_title_id
@@ -102,6 +103,24 @@ def test_real_genre_lists_map_onto_the_taxonomy() -> None:
         assert map_tmdb_genres(g.name for g in genres)
 
 
+def test_our_genre_ids_are_tmdbs() -> None:
+    for media, name in (("movie", "genre_movie_list.json"), ("tv", "genre_tv_list.json")):
+        listed = {g["id"]: g["name"] for g in real_body(name)["genres"]}
+        assert GENRE_NAMES[media] == listed  # type: ignore[index]
+
+
+def test_list_items_carry_their_genres_onto_the_taxonomy() -> None:
+    shows = parse_page(real_body("tv_series_lists_popular.json"), "tv")
+    events = [
+        build_observation(item, source="tmdb_popular_tv", rank=r, observed_at=AT)
+        for r, item in enumerate(shows, start=1)
+    ]
+    for item, event in zip(shows, events, strict=True):
+        assert event is not None
+        assert event.title.genres == taxonomy_genres("tv", item.genre_ids)
+    assert any("Science Fiction" in e.title.genres for e in events if e)
+
+
 def test_real_bodies_become_valid_observations() -> None:
     movies = parse_page(real_body("movie_lists_popular.json"), "movie")
     events = [
@@ -162,6 +181,7 @@ async def test_source_fills_title_info_from_list_and_details() -> None:
     assert first.title.tmdb_id == 9101
     assert first.title.overview == DETAIL_OVERVIEW.format(overview=MOVIES[0]["overview"])
     assert first.title.poster_url == "https://image.tmdb.org/t/p/w342/harbour.jpg"
+    assert first.title.genres == ["Drama"]  # from the details' genre objects
     assert first.observation.signals == {
         "popularity": 812.5,
         "vote_average": 7.4,

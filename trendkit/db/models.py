@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -80,6 +82,8 @@ class Title(Base):
     overview: Mapped[str] = mapped_column(Text, server_default="")
     tmdb_id: Mapped[int | None] = mapped_column(Integer)
     poster_url: Mapped[str | None] = mapped_column(Text)
+    # The source's own genres (TMDb's, mapped onto the taxonomy): training labels.
+    genres: Mapped[list[str]] = _tags()
     first_seen_at: Mapped[datetime] = _tz()
     last_seen_at: Mapped[datetime] = _tz()
     updated_at: Mapped[datetime] = _tz(default_now=True)
@@ -203,29 +207,50 @@ class CurrentScore(Base):
 
 
 class ModelVersion(Base):
-    """A trained model in the registry; at most one production model per kind."""
+    """A trained model in the registry; at most one production model per name."""
 
     __tablename__ = "models"
     __table_args__ = (
         CheckConstraint(f"stage IN {MODEL_STAGES!r}", name="stage_known"),
         # Promotion archives the old production model first, in the same transaction.
         Index(
-            "uq_models_kind_production",
-            "kind",
+            "uq_models_name_production",
+            "name",
             unique=True,
             postgresql_where=text("stage = 'production'"),
         ),
     )
 
     version: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, server_default="genres")
     kind: Mapped[str] = mapped_column(Text)
     stage: Mapped[str] = mapped_column(String(16), server_default="candidate")
     metrics: Mapped[Json] = _json()
     data_card_hash: Mapped[str | None] = mapped_column(Text)
+    dataset_uri: Mapped[str | None] = mapped_column(Text)
     params: Mapped[Json] = _json()
     artifact_uri: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _tz(default_now=True)
     promoted_at: Mapped[datetime | None] = _tz(nullable=True)
+
+
+class ModelPromotion(Base):
+    """One promotion decision: who was asked for, what the gate saw, what it decided."""
+
+    __tablename__ = "model_promotions"
+    __table_args__ = (Index("ix_model_promotions_name", "name", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(Text)
+    previous_version: Mapped[str | None] = mapped_column(Text)
+    promoted: Mapped[bool] = mapped_column(Boolean)
+    forced: Mapped[bool] = mapped_column(Boolean)
+    candidate_macro_f1: Mapped[float | None] = mapped_column(Float)
+    production_macro_f1: Mapped[float | None] = mapped_column(Float)
+    tolerance: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = _tz(default_now=True)
 
 
 class DriftReport(Base):

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, MetaData, Table, func, select
+from sqlalchemy import JSON, Column, MetaData, Table, case, func, select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -63,10 +63,16 @@ def upsert_statement(
     conflict: Sequence[str],
     update: Sequence[str] | None = None,
     only_if_newer: str | None = None,
+    keep_when_empty: Sequence[str] = (),
 ) -> Insert:
     """Build the ``INSERT … ON CONFLICT`` statement that :func:`upsert` executes."""
     return with_conflict_clause(
-        insert(table), table, conflict=conflict, update=update, only_if_newer=only_if_newer
+        insert(table),
+        table,
+        conflict=conflict,
+        update=update,
+        only_if_newer=only_if_newer,
+        keep_when_empty=keep_when_empty,
     )
 
 
@@ -77,13 +83,24 @@ def with_conflict_clause(
     conflict: Sequence[str],
     update: Sequence[str] | None = None,
     only_if_newer: str | None = None,
+    keep_when_empty: Sequence[str] = (),
 ) -> Insert:
-    """Add the idempotent ``ON CONFLICT`` behaviour to an insert into ``table``."""
+    """Add the idempotent ``ON CONFLICT`` behaviour to an insert into ``table``.
+
+    ``keep_when_empty`` names array columns among ``update`` whose stored value survives
+    an empty incoming one (a source that does not know a title's genres must not erase
+    what another source said).
+    """
     _check_columns(table, conflict, "conflict")
     if not update:
         return stmt.on_conflict_do_nothing(index_elements=list(conflict))
     _check_columns(table, update, "update")
     set_: dict[str, Any] = {column: stmt.excluded[column] for column in update}
+    for column in keep_when_empty:
+        incoming = stmt.excluded[column]
+        set_[column] = case(
+            (func.coalesce(func.cardinality(incoming), 0) > 0, incoming), else_=table.c[column]
+        )
     # server_default only fires on insert; an updated row must say when it changed.
     if "updated_at" in table.c and "updated_at" not in set_:
         set_["updated_at"] = func.now()
@@ -103,6 +120,7 @@ async def upsert(
     conflict: Sequence[str],
     update: Sequence[str] | None = None,
     only_if_newer: str | None = None,
+    keep_when_empty: Sequence[str] = (),
     chunk_size: int = CHUNK_SIZE,
 ) -> None:
     """Insert rows, updating ``update`` columns of rows whose ``conflict`` key exists.
@@ -114,7 +132,13 @@ async def upsert(
     if not rows:
         return
     table = table_of(table_or_model)
-    stmt = upsert_statement(table, conflict=conflict, update=update, only_if_newer=only_if_newer)
+    stmt = upsert_statement(
+        table,
+        conflict=conflict,
+        update=update,
+        only_if_newer=only_if_newer,
+        keep_when_empty=keep_when_empty,
+    )
     for chunk in chunked(dedupe(rows, conflict), chunk_size):
         await session.execute(stmt, list(chunk))
 

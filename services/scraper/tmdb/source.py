@@ -15,6 +15,7 @@ from services.scraper.tmdb.client import (
     TrendingMedia,
     TrendingWindow,
 )
+from services.scraper.tmdb.genres import taxonomy_genres
 from trendkit.contracts import (
     MediaType,
     Observation,
@@ -24,6 +25,7 @@ from trendkit.contracts import (
     derive_event_id,
     make_title_id,
 )
+from trendkit.taxonomy import map_tmdb_genres
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +159,11 @@ def build_observation(
             overview=overview[:_OVERVIEW_MAX],
             tmdb_id=item.id,
             poster_url=f"{POSTER_BASE_URL}{poster}" if poster else None,
+            genres=(
+                map_tmdb_genres(g.name for g in details.genres)
+                if details and details.genres
+                else taxonomy_genres(item.media_type, item.genre_ids)
+            ),
         ),
         observation=Observation(
             source=source,
