@@ -35,6 +35,7 @@ class LabelledTitle(TitleText):
     id: str = ""
     genres: tuple[str, ...] = ()
     llm_genres: tuple[str, ...] | None = None
+    label_source: str = "reference"  # "tmdb", "file"…, or "llm" when the LLM's are the labels
 
 
 @dataclass

@@ -7,6 +7,7 @@ deterministically, so that re-runs overwrite rather than duplicate, is the calle
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from pathlib import Path
@@ -79,3 +80,33 @@ async def put_gzip(
 async def get_gzip(store: ObjectStore, key: str) -> bytes:
     """Load and decompress an object stored with :func:`put_gzip`."""
     return gzip.decompress(await store.get(key))
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file())
+
+
+def _write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+async def put_tree(store: ObjectStore, prefix: str, directory: Path) -> str:
+    """Upload every file under ``directory`` to ``prefix/<relative path>``; return its URI."""
+    prefix = prefix.rstrip("/")
+    # Model folders hold files of tens of MB: file work runs off the event loop.
+    for path in await asyncio.to_thread(_files, directory):
+        data = await asyncio.to_thread(path.read_bytes)
+        await store.put(f"{prefix}/{path.relative_to(directory).as_posix()}", data)
+    return store.uri(prefix)
+
+
+async def get_tree(store: ObjectStore, prefix: str, directory: Path) -> Path:
+    """Download every object under ``prefix/`` into ``directory``, keeping relative paths."""
+    prefix = prefix.rstrip("/")
+    keys = await store.list(f"{prefix}/")
+    if not keys:
+        raise ObjectNotFound(f"{prefix}/")
+    for key in keys:
+        await asyncio.to_thread(_write, directory / key[len(prefix) + 1 :], await store.get(key))
+    return directory
