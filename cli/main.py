@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import classifier
 from cli.enrich import enrich
 from cli.lag import group_lag
 from cli.scrape import app as scrape_app
@@ -28,6 +29,8 @@ from stack import Stack, StackError
 from stack.supervisor import SERVICES, Supervisor, read_state
 from trendkit.contracts import TITLES_CLASSIFIED, TITLES_ENRICHED, TITLES_RAW
 from trendkit.db import migrate as db_migrate
+from trendkit.db.database import Database
+from trendkit.objectstore import open_object_store
 
 app = typer.Typer(
     help="Trending Now: what's trending in movies and TV, live.", no_args_is_help=True
@@ -35,6 +38,10 @@ app = typer.Typer(
 console = Console(stderr=True)
 app.add_typer(scrape_app, name="scrape")
 app.command()(enrich)
+app.command()(classifier.dataset)
+app.command()(classifier.train)
+app.command()(classifier.evaluate)
+app.add_typer(classifier.models_app, name="models")
 
 # Which group reads which topic, for lag.
 CONSUMERS = {
@@ -53,6 +60,27 @@ class _Stop(Exception):
 
 def _raise_stop(signum: int, _frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
+
+
+def _demo_model(database_url: str, objects: Path) -> None:
+    """Make sure a trained genre model is in production before the classifier starts."""
+    from services.classifier.bootstrap import ensure_production_model
+
+    async def ensure() -> tuple[str, bool]:
+        db = Database(database_url, service="trending-up")
+        store = open_object_store(f"file://{objects}")
+        await db.open()
+        try:
+            record, trained = await ensure_production_model(db, store)
+        finally:
+            await store.close()
+            await db.close()
+        return f"{record.version} (test macro-F1 {record.macro_f1:.3f})", trained
+
+    console.print("[bold]Checking the genre model registry…[/bold]")
+    described, trained = asyncio.run(ensure())
+    verb = "trained and promoted the demo model" if trained else "production model"
+    console.print(f"[bold]{verb}:[/bold] {described}")
 
 
 @app.command()
@@ -85,9 +113,11 @@ def up(
         assert stack.database_url is not None
         console.print("[bold]Migrating the database…[/bold]")
         db_migrate.upgrade_sync(stack.database_url)
+        objects = (root / "objects").resolve()
+        _demo_model(stack.database_url, objects)
         env = {
             **stack.env(),
-            "OBJECT_STORE_URL": f"file://{(root / 'objects').resolve()}",
+            "OBJECT_STORE_URL": f"file://{objects}",
             "SCRAPER_REPLAY_SPEED": str(speed),
             # The demo compresses event time by the replay speed; so do the score windows.
             "SCORER_TIME_SCALE": str(speed),

@@ -15,6 +15,7 @@ from trendkit.contracts import (
     Provenance,
     ScoreComponents,
     TitleClassified,
+    TitleEnriched,
     TitleInfo,
     TitleObserved,
     TrendScored,
@@ -86,6 +87,21 @@ def title_observed(
         title=TitleInfo(name=name, media_type=media_type, year=2025, overview=overview),
         observation=Observation(source=source, rank=rank, signals=signals or {}),
         scraped_by=Provenance(provider="test", model="factory", version="1"),
+    )
+
+
+def title_enriched(*, hype: float = 50.0, **observed: Any) -> TitleEnriched:
+    """Build a valid ``TitleEnriched`` on top of :func:`title_observed`."""
+    o = title_observed(**observed)
+    provenance = Provenance(provider="test", model="factory", version="1")
+    return TitleEnriched(
+        event_id=str(uuid.uuid4()),
+        title_id=o.title_id,
+        observed_at=o.observed_at,
+        source_event_id=o.event_id,
+        title=o.title,
+        observation=o.observation,
+        enrichment=Enrichment(summary="A summary.", hype_score=hype, provenance=provenance),
     )
 
 

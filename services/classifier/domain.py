@@ -1,8 +1,10 @@
 """Genre probabilities for enriched titles, from whichever model is in production.
 
-Until a trained model is promoted (the registry arrives with the training pipeline), the
-classifier serves the keyword baseline below, stamped as such in every event's
-provenance, so nothing downstream mistakes it for a trained model.
+No FastStream here. A served model answers per title a probability for every genre of
+the taxonomy (0 for labels it was not trained on) and a decision threshold per genre.
+Until the registry has a production model, the keyword baseline below serves, stamped
+``provider="baseline"`` in every event's provenance, so nothing downstream mistakes it
+for a trained model.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
+from services.classifier.data import TitleText
 from trendkit.contracts import (
     Classification,
     Provenance,
@@ -21,13 +24,13 @@ from trendkit.contracts import (
 from trendkit.taxonomy import GENRE_KEYWORDS, GENRES, LEXICON_VERSION, keyword_hits
 
 
-class GenreModel(Protocol):
-    """A multi-label genre model: probabilities per genre, and per-genre thresholds."""
+class ServingModel(Protocol):
+    """What the classifier serves: probabilities per genre, and per-genre thresholds."""
 
     provenance: Provenance
 
-    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """Return one probability per genre for each text."""
+    def predict(self, titles: Sequence[TitleText]) -> list[dict[str, float]]:
+        """Return one probability per taxonomy genre for each title."""
         ...
 
     def threshold(self, genre: str) -> float:
@@ -40,11 +43,11 @@ class KeywordBaselineModel:
 
     provenance = Provenance(provider="baseline", model="keyword-lexicon", version=LEXICON_VERSION)
 
-    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
+    def predict(self, titles: Sequence[TitleText]) -> list[dict[str, float]]:
         """Score every genre by its keyword hits; no hits gives a low prior."""
         out = []
-        for text in texts:
-            hits = keyword_hits(text, GENRE_KEYWORDS)
+        for title in titles:
+            hits = keyword_hits(f"{title.title}. {title.overview}", GENRE_KEYWORDS)
             out.append(
                 {g: round(1 / (1 + math.exp(-(1.6 * hits.get(g, 0) - 2.2))), 4) for g in GENRES}
             )
@@ -55,30 +58,40 @@ class KeywordBaselineModel:
         return 0.5
 
 
-def model_text(event: TitleEnriched) -> str:
-    """Return the text a model reads: title, overview and the LLM's summary."""
-    return f"{event.title.name}. {event.title.overview} {event.enrichment.summary}"
+def title_text(event: TitleEnriched) -> TitleText:
+    """Return what a model reads of an enriched title: the same fields it was trained on."""
+    t = event.title
+    return TitleText(title=t.name, overview=t.overview, media_type=t.media_type, year=t.year)
 
 
-def classify(events: Sequence[TitleEnriched], model: GenreModel) -> list[TitleClassified]:
-    """Classify a batch with one model call."""
-    probabilities = model.predict_proba([model_text(e) for e in events])
+def chosen_genres(probs: dict[str, float], model: ServingModel) -> list[str]:
+    """Return the genres over their thresholds, most probable first."""
+    return sorted((g for g, p in probs.items() if p >= model.threshold(g)), key=lambda g: -probs[g])
+
+
+def classify(events: Sequence[TitleEnriched], model: ServingModel) -> list[TitleClassified]:
+    """Classify a batch with one model call.
+
+    The output's id depends on the input alone, not on the model: one enriched event
+    yields one classified event, even when a redelivered batch meets a newer model.
+    """
+    probabilities = model.predict([title_text(e) for e in events])
     out = []
     for event, probs in zip(events, probabilities, strict=True):
-        genres = sorted(
-            (g for g, p in probs.items() if p >= model.threshold(g)), key=lambda g: -probs[g]
-        )
-        p = model.provenance
         out.append(
             TitleClassified(
-                event_id=derive_event_id(event.event_id, "classifier", p.model, p.version),
+                event_id=derive_event_id(event.event_id, "classifier"),
                 title_id=event.title_id,
                 observed_at=event.observed_at,
                 source_event_id=event.event_id,
                 title=event.title,
                 observation=event.observation,
                 enrichment=event.enrichment,
-                classification=Classification(probabilities=probs, genres=genres, provenance=p),
+                classification=Classification(
+                    probabilities=probs,
+                    genres=chosen_genres(probs, model),
+                    provenance=model.provenance,
+                ),
             )
         )
     return out

@@ -1,8 +1,9 @@
-"""Thin handler: classify the batch with one model call, store, emit."""
+"""Thin handler: classify the batch with the model in service, store, emit."""
 
 from __future__ import annotations
 
-from services.classifier.domain import GenreModel, classify
+from services.classifier.domain import classify, title_text
+from services.classifier.serving import ModelHolder
 from trendkit.contracts import TITLES_CLASSIFIED, TitleEnriched
 from trendkit.db.database import Database
 from trendkit.db.models import ClassificationRow
@@ -11,15 +12,20 @@ from trendkit.stage import Outbound, Outcome
 
 
 class ClassifyTitles:
-    """Classify a batch of enriched titles."""
+    """Classify a batch of enriched titles with one model (and shadow it, if asked)."""
 
-    def __init__(self, db: Database, model: GenreModel) -> None:
+    def __init__(self, db: Database, models: ModelHolder) -> None:
         self.db = db
-        self.model = model
+        self.models = models
 
     async def __call__(self, batch: list[TitleEnriched]) -> Outcome:
         """Handle one batch from ``titles.enriched``."""
-        classified = classify(batch, self.model)
+        model = self.models.current  # one model for the whole batch, even mid-swap
+        classified = classify(batch, model)
+        self.models.compare(
+            [title_text(e) for e in batch],
+            [c.classification.probabilities for c in classified],
+        )
         rows = [
             {
                 "event_id": c.event_id,
