@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from services.classifier.artifact import ArtifactError, GenreModel, Manifest, decide
 from services.classifier.data import Dataset, TitleText
+from services.classifier.kinds import model_class
 from services.classifier.thresholds import tune_thresholds
 
 KIND = "ensemble"
@@ -112,8 +113,6 @@ class EnsembleGenreModel:
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read the members back by kind, then the weights and thresholds."""
-        from services.classifier.kinds import model_class  # kinds names this module
-
         manifest = Manifest.read(directory)
         if manifest.kind != KIND:
             raise ArtifactError(f"{directory}: a {manifest.kind!r} model, not {KIND!r}")
@@ -122,8 +121,15 @@ class EnsembleGenreModel:
             entries = [(e["kind"], e["folder"], float(e["weight"])) for e in config["members"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ArtifactError(f"{directory}: unreadable {CONFIG_FILE}: {exc}") from exc
+        inside = directory.resolve()
+        for _, folder, _ in entries:
+            if not (directory / folder).resolve().is_relative_to(inside):
+                raise ArtifactError(f"{directory}: member folder {folder!r} is outside the model")
         members = [model_class(kind).load(directory / folder) for kind, folder, _ in entries]
-        model = cls(members, [w for _, _, w in entries], np.asarray(manifest.thresholds))
+        try:
+            model = cls(members, [w for _, _, w in entries], np.asarray(manifest.thresholds))
+        except ValueError as exc:
+            raise ArtifactError(f"{directory}: {exc}") from exc
         if list(model.labels) != list(manifest.labels):
             raise ArtifactError(f"{directory}: the members' labels disagree with the manifest")
         return model

@@ -7,6 +7,7 @@ second or two); the model under test is trained once per module.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -149,8 +150,7 @@ def test_unknown_strategy_or_threshold_rows_are_refused() -> None:
 
 
 def test_one_multi_output_booster_round_trips(tmp_path: Path) -> None:
-    params = XGBoostParams(**{**PARAMS.__dict__, "strategy": "multi_output_tree"})
-    multi = train_xgboost(TRAIN, VAL, params)
+    multi = train_xgboost(TRAIN, VAL, replace(PARAMS, strategy="multi_output_tree"))
     multi.save(tmp_path, _manifest(multi))
 
     loaded = XGBoostGenreModel.load(tmp_path)
@@ -221,6 +221,10 @@ def test_features_save_and_load(tmp_path: Path) -> None:
     loaded = TitleFeaturiser.load(tmp_path)
 
     assert (featuriser.transform(titles) != loaded.transform(titles)).nnz == 0
+    config = tmp_path / "features.json"
+    config.write_text(config.read_text().replace('"hashing": 2', '"hashing": 1'))
+    with pytest.raises(ArtifactError, match="another version"):
+        TitleFeaturiser.load(tmp_path)
 
 
 # --- the ensemble ------------------------------------------------------------------------
@@ -265,7 +269,7 @@ def test_the_weight_grid_covers_the_simplex() -> None:
 
 
 def test_ensemble_is_tuned_on_val_and_round_trips(model: XGBoostGenreModel, tmp_path: Path) -> None:
-    other = train_xgboost(TRAIN, VAL, XGBoostParams(**{**PARAMS.__dict__, "seed": 7}))
+    other = train_xgboost(TRAIN, VAL, replace(PARAMS, seed=7))
     ensemble = build_ensemble([model, other], VAL)
     ensemble.save(tmp_path, _manifest(ensemble))
 
@@ -280,3 +284,7 @@ def test_ensemble_is_tuned_on_val_and_round_trips(model: XGBoostGenreModel, tmp_
     np.testing.assert_array_equal(loaded.predict_proba(TEST.rows), proba)
     decided = decide(proba, ensemble.thresholds)
     assert decided.shape == (len(TEST), len(LABELS))
+    config = tmp_path / "ensemble.json"
+    config.write_text(config.read_text().replace("members/0-xgboost", "../elsewhere"))
+    with pytest.raises(ArtifactError, match="outside the model"):
+        EnsembleGenreModel.load(tmp_path)
