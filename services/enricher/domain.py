@@ -133,6 +133,7 @@ class LexiconEnricher:
     provider = "local"
     model = "keyword-lexicon"
     version = LEXICON_VERSION
+    cacheable = False  # cheaper to run again than to look up
 
     async def enrich(self, titles: Sequence[TitleObserved]) -> list[Enrichment | EnrichmentFailure]:
         """Describe each title without any model (it never fails)."""

@@ -36,8 +36,10 @@ class EnrichTitles:
         """Handle one batch from ``titles.raw``."""
         preferred = self.router.preferred
         keys = [cache_key(o.title, preferred) for o in batch]
-        known = await self.cache.get_many(keys)
-        self.cache.metrics.cache_misses.inc(len(set(keys) - known.keys()))
+        known: dict[Key, Enrichment] = {}
+        if self.router.worth_caching(preferred):
+            known = await self.cache.get_many(keys)
+            self.cache.metrics.cache_misses.inc(len(set(keys) - known.keys()))
         misses = {k: o for k, o in zip(keys, batch, strict=True) if k not in known}
         failed: dict[Key, EnrichmentFailure] = {}
         persist: Callable[[], Awaitable[None]] | None = None
@@ -50,6 +52,8 @@ class EnrichTitles:
                     failed[key] = result
                     continue
                 known[key] = result
+                if not self.router.worth_caching(result.provenance):
+                    continue
                 # Filed under its own provenance: a local fallback's answer does not stand
                 # in for the LLM's, which is asked for again once the LLM is back.
                 own_key = cache_key(misses[key].title, result.provenance)
@@ -59,7 +63,7 @@ class EnrichTitles:
                 # Paid for: stored now, before publishing, so that if the batch must be
                 # retried the answers are in the cache and are not bought again.
                 await self.cache.put_many(new, title_ids)
-            else:
+            elif new:
                 # Local answers cost only CPU: store them while the events are in flight.
                 persist = partial(self.cache.put_many, new, title_ids)
         outputs = [

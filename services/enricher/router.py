@@ -94,6 +94,14 @@ class EnrichmentRouter:
             if close is not None:
                 await close()
 
+    def worth_caching(self, provenance: Provenance) -> bool:
+        """Say whether answers of this provenance are worth storing and looking up.
+
+        The keyword lexicon answers in microseconds: a cache round trip (Redis, Postgres)
+        costs more than asking it again, so its answers are never cached.
+        """
+        return provenance != provenance_of(self.local) or getattr(self.local, "cacheable", True)
+
     @property
     def preferred(self) -> Provenance:
         """Return whose answers the cache is asked for first."""

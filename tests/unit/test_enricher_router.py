@@ -98,3 +98,11 @@ async def test_the_cache_is_asked_for_the_llms_answers_first() -> None:
     assert (r.preferred.provider, r.preferred.version) == ("openai", "p1")
     local_only = EnrichmentRouter(LexiconEnricher(), EnricherMetrics())
     assert local_only.preferred.provider == "local"
+
+
+def test_only_answers_that_cost_something_are_worth_caching() -> None:
+    r = router(ScriptedLlm(), Budget(), CircuitBreaker(5, 60))
+    lexicon = EnrichmentRouter(LexiconEnricher(), EnricherMetrics())
+    assert r.worth_caching(r.preferred)  # the LLM's answers are paid for
+    assert not r.worth_caching(lexicon.preferred)  # the lexicon answers in microseconds
+    assert not lexicon.worth_caching(lexicon.preferred)
