@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class ServiceContext:
             await ensure_topics(self.settings, PIPELINE_TOPICS)
             await self.db.open()
             await self.publisher.start()
+            ticking = [asyncio.create_task(s.run_ticks()) for s in self.stages if s.tick]
             try:
                 if extra is None:
                     yield
@@ -73,6 +75,9 @@ class ServiceContext:
                     async with extra():
                         yield
             finally:
+                for task in ticking:
+                    task.cancel()
+                await asyncio.gather(*ticking, return_exceptions=True)
                 await self.publisher.stop()
                 await self.db.close()
 

@@ -78,9 +78,17 @@ class Outcome:
     # Inputs the handler refused one by one (by event id): dead-lettered when the batch
     # settles, while the rest of the batch flows on.
     rejected: Mapping[str, PermanentError] = field(default_factory=dict)
+    # Persist only once every output is acknowledged, when the writes are the record of
+    # what was published (the scorer rebuilds its state from them: a crash between the
+    # two must leave the outputs to be made again, not recorded as sent).
+    persist_after_publish: bool = False
 
 
 Handler = Callable[[list[In]], Awaitable[Sequence[Outbound] | Outcome]]
+# A handler that must know where each event came from (the scorer keeps a watermark per
+# partition, since Kafka orders events only within one): called with (partition, event).
+PartitionedHandler = Callable[[list[tuple[int, In]]], Awaitable[Sequence[Outbound] | Outcome]]
+Tick = Callable[[], Awaitable[Outcome | None]]
 
 
 @dataclass
@@ -181,10 +189,11 @@ class BatchStage(Generic[In]):
         service: str,
         input_topic: str,
         input_model: type[In],
-        handler: Handler[In],
+        handler: Handler[In] | PartitionedHandler[In],
         metrics: StageMetrics,
         group_id: str | None = None,
         start_from: Literal["earliest", "latest"] = "earliest",
+        partitioned: bool = False,
     ) -> None:
         self.broker = broker
         self.publisher = publisher
@@ -198,7 +207,11 @@ class BatchStage(Generic[In]):
         # Where a new group starts: pipeline stages must see everything ("earliest"); a
         # fan-out replica that loads its snapshot from Postgres only needs what is new.
         self.start_from = start_from
+        self.partitioned = partitioned
         self.retry_backoff_s = 0.1
+        self.tick: Tick | None = None
+        self.tick_interval_s = 1.0
+        self._turn: asyncio.Lock | None = None
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._inflight: _Settlement | None = None
 
@@ -230,10 +243,47 @@ class BatchStage(Generic[In]):
         async def on_batch(body: Any, message: KafkaMessage) -> None:
             await self.process(_raw_records(message.raw_message), message)
 
+    def every(self, seconds: float, tick: Tick) -> None:
+        """Call ``tick`` every ``seconds`` between batches (see :meth:`run_ticks`)."""
+        self.tick = tick
+        self.tick_interval_s = seconds
+
+    async def run_ticks(self) -> None:
+        """Run the tick until cancelled: for work that time, not input, makes due.
+
+        A tick takes its turn between batches; its outcome is delivered (published and
+        persisted) before the next batch is handled. It commits no offsets: it consumed
+        nothing. If delivering fails, ``on_failure`` undoes it and the next tick tries again.
+        """
+        assert self.tick is not None
+        while True:
+            await asyncio.sleep(self.tick_interval_s)
+            async with self._lock():
+                inflight = self._inflight
+                if inflight is not None and not await _settled(inflight):
+                    continue  # the next batch sees the failure and retries it
+                try:
+                    outcome = await self.tick()
+                    if outcome is not None:
+                        await self._deliver_or_undo(outcome)
+                except Exception:
+                    log.exception("%s: tick failed; the next one tries again", self.service)
+
+    def _lock(self) -> asyncio.Lock:
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        return self._turn
+
     async def process(self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage) -> None:
         """Handle one delivered batch; its offsets are committed once it has settled."""
         if not records:
             return
+        async with self._lock():
+            await self._process(records, message)
+
+    async def _process(
+        self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage
+    ) -> None:
         if max(self._attempts.get(k, 0) for k in _first_offsets(records)) > 0:
             await self.drain()  # a batch with a failure behind it is retried in order, alone
             await self._process_alone(records, message)
@@ -242,7 +292,7 @@ class BatchStage(Generic[In]):
         events, dead = self._decode_all(records)
         previous = self._inflight
         try:
-            outcome = await self._handle([event for _, event in events])
+            outcome = await self._handle(events)
         except PermanentError as exc:
             dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
             outcome = Outcome([])
@@ -330,7 +380,7 @@ class BatchStage(Generic[In]):
         events, dead = self._decode_all(records)
         try:
             if events:
-                dead.extend(self._rejected(events, await self._run([e for _, e in events])))
+                dead.extend(self._rejected(events, await self._run(events)))
         except PermanentError as exc:
             dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
         except Exception as exc:
@@ -414,27 +464,37 @@ class BatchStage(Generic[In]):
                 f"{self.input_model.__name__} rejected: {describe_validation_error(exc)}"
             ) from exc
 
-    async def _handle(self, events: list[In]) -> Outcome:
+    async def _handle(self, events: list[tuple[ConsumerRecord[Any, Any], In]]) -> Outcome:
         if not events:
             return Outcome([])
-        handled = await self.handler(events)
+        handler: Callable[[list[Any]], Awaitable[Sequence[Outbound] | Outcome]] = self.handler
+        if self.partitioned:
+            handled = await handler([(r.partition, e) for r, e in events])
+        else:
+            handled = await handler([e for _, e in events])
         return handled if isinstance(handled, Outcome) else Outcome(handled)
 
     async def _deliver(self, outcome: Outcome) -> None:
         publishing = self._publish(outcome.outputs)
         if outcome.persist is None:
             await publishing
+        elif outcome.persist_after_publish:
+            await publishing
+            await outcome.persist()
         else:
             await asyncio.gather(publishing, outcome.persist())
 
-    async def _run(self, events: list[In]) -> Outcome:
+    async def _run(self, events: list[tuple[ConsumerRecord[Any, Any], In]]) -> Outcome:
         outcome = await self._handle(events)
+        await self._deliver_or_undo(outcome)
+        return outcome
+
+    async def _deliver_or_undo(self, outcome: Outcome) -> None:
         try:
             await self._deliver(outcome)
         except Exception:
             _undo(outcome)
             raise
-        return outcome
 
     def _rejected(
         self, events: list[tuple[ConsumerRecord[Any, Any], In]], outcome: Outcome
@@ -460,7 +520,7 @@ class BatchStage(Generic[In]):
         dead: list[DeadLetter] = []
         for record, event in events:
             try:
-                dead.extend(self._rejected([(record, event)], await self._run([event])))
+                dead.extend(self._rejected([(record, event)], await self._run([(record, event)])))
             except Exception as exc:
                 dead.append(self._dead_letter(record, exc, attempts=attempts + 1))
         return dead
