@@ -24,6 +24,7 @@ from rich.table import Table
 from cli import classifier
 from cli.enrich import enrich
 from cli.lag import group_lag
+from cli.replay import replay_command
 from cli.scrape import app as scrape_app
 from stack import Stack, StackError
 from stack.supervisor import SERVICES, Supervisor, read_state
@@ -42,6 +43,7 @@ app.command()(classifier.dataset)
 app.command()(classifier.train)
 app.command()(classifier.evaluate)
 app.add_typer(classifier.models_app, name="models")
+app.command("replay")(replay_command)
 
 # Which group reads which topic, for lag.
 CONSUMERS = {
@@ -121,6 +123,9 @@ def up(
             "SCRAPER_REPLAY_SPEED": str(speed),
             # The demo compresses event time by the replay speed; so do the score windows.
             "SCORER_TIME_SCALE": str(speed),
+            # One process writes the demo's observations in order: little disorder to
+            # wait for, and a bubble should move within a second of its observation.
+            "SCORER_LATENESS_S": "1",
         }
         supervisor = Supervisor(
             env=env, root=root, services=services.split(","), api_port=port, echo=echo

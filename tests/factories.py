@@ -109,13 +109,14 @@ def title_classified(
     *,
     hype: float = 50.0,
     genres: Iterable[str] = ("Crime",),
+    classified_id: str | None = None,
     **observed: Any,
 ) -> TitleClassified:
     """Build a valid ``TitleClassified`` on top of :func:`title_observed`."""
     o = title_observed(**observed)
     provenance = Provenance(provider="test", model="factory", version="1")
     return TitleClassified(
-        event_id=str(uuid.uuid4()),
+        event_id=classified_id or str(uuid.uuid4()),
         title_id=o.title_id,
         observed_at=o.observed_at,
         source_event_id=o.event_id,

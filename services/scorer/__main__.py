@@ -2,8 +2,8 @@
 
 from faststream.asgi import AsgiFastStream
 
-from services.scorer.handlers import ScoreTitles
-from services.scorer.scoring import ScoringParams, TrendBoard
+from services.scorer.archive import ScoreArchive
+from services.scorer.handlers import ScorerMetrics, ScoreTitles
 from services.scorer.settings import ScorerSettings
 from trendkit.contracts import TITLES_CLASSIFIED, TitleClassified
 from trendkit.runtime import configure_logging, serve
@@ -13,22 +13,23 @@ SERVICE = "scorer"
 
 
 def create_app(settings: ScorerSettings) -> AsgiFastStream:
-    """Wire the scorer: one batch stage over titles.classified."""
+    """Wire the scorer: one partition-aware batch stage over titles.classified, and a tick."""
     ctx = ServiceContext(SERVICE, settings)
-    params = ScoringParams(
-        rank_scale=settings.rank_scale,
-        min_score_change=settings.min_score_change,
-        min_rank_change=settings.min_rank_change,
-        publish_top_n=settings.publish_top_n,
-        agreement_bonus=settings.agreement_bonus,
-        velocity_weight=settings.velocity_weight,
-        hype_weight=settings.hype_weight,
-    ).time_scaled(settings.time_scale)
-    ctx.stage(
+    stage = ctx.stage(
         input_topic=TITLES_CLASSIFIED,
         input_model=TitleClassified,
-        handler=ScoreTitles(ctx.db, TrendBoard(params)),
-    ).subscribe()
+        handler=(
+            handler := ScoreTitles(
+                ScoreArchive(ctx.db, scorer=settings.topic(SERVICE)),
+                settings.scoring_params(),
+                settings.clock_policy(),
+                ScorerMetrics(ctx.registry),
+            )
+        ),
+        partitioned=True,
+    )
+    stage.every(settings.tick_s, handler.tick)
+    stage.subscribe()
     return ctx.app()
 
 

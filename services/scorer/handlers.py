@@ -1,73 +1,130 @@
-"""Thin handler: fold the batch into the board, store the published scores, emit them."""
+"""Thin handler: arrivals into the scorer, scores out, then everything recorded.
+
+The scorer's state lives in memory and is rebuilt from Postgres (``archive.py``) at the
+first batch and whenever a step failed to be published or stored: then the in-memory
+state is ahead of what was recorded, and the retried batch must meet the recorded state
+to make the same outputs again.
+"""
 
 from __future__ import annotations
 
-from services.scorer.scoring import TrendBoard
-from trendkit.contracts import TRENDS_SCORED, TitleClassified, TrendScored
-from trendkit.db.database import Database
-from trendkit.db.models import CurrentScore, TrendScoreRow
-from trendkit.db.upsert import copy_upsert
+import logging
+import time
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from services.scorer.archive import ScoreArchive
+from services.scorer.engine import ClockPolicy, Scorer, Step
+from services.scorer.scoring import ScoringParams
+from trendkit.contracts import TRENDS_SCORED, TitleClassified, now_utc
 from trendkit.stage import Outbound, Outcome
 
-
-def _history_row(out: Outbound) -> dict[str, object]:
-    s = out.event
-    assert isinstance(s, TrendScored)
-    return {
-        "event_id": s.event_id,
-        "title_id": s.title_id,
-        "window": s.window,
-        "score": s.score,
-        "rank": s.rank,
-        "previous_rank": s.previous_rank,
-        "components": s.components.model_dump_json(),
-        "explanation": s.explanation,
-        "scored_at": s.observed_at,
-    }
+log = logging.getLogger(__name__)
 
 
-def _current_row(out: Outbound) -> dict[str, object]:
-    s = out.event
-    assert isinstance(s, TrendScored)
-    return {
-        "title_id": s.title_id,
-        "window": s.window,
-        "score": s.score,
-        "rank": s.rank,
-        "components": s.components.model_dump_json(),
-        "explanation": s.explanation,
-        "payload": out.value.decode(),  # the very JSON that is published
-        "scored_at": s.observed_at,
-    }
+@dataclass
+class ScorerMetrics:
+    """What the scorer adds to every stage's metrics."""
+
+    registry: CollectorRegistry
+    late: Counter = field(init=False)
+    duplicates: Counter = field(init=False)
+    waiting: Gauge = field(init=False)
+    watermark: Gauge = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.late = Counter(
+            "trending_scorer_late_events",
+            "Observations that arrived behind the watermark: archived, not applied",
+            registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "trending_scorer_duplicate_events",
+            "Observations delivered again while still known: ignored",
+            registry=self.registry,
+        )
+        self.waiting = Gauge(
+            "trending_scorer_waiting_events",
+            "Observations held back until every partition has moved past them",
+            registry=self.registry,
+        )
+        self.watermark = Gauge(
+            "trending_scorer_watermark_seconds",
+            "Event time (Unix seconds) up to which observations have been applied",
+            registry=self.registry,
+        )
 
 
 class ScoreTitles:
-    """Score a batch of classified titles."""
+    """Score batches of classified titles (partition-aware), and tick between them."""
 
-    def __init__(self, db: Database, board: TrendBoard) -> None:
-        self.db = db
-        self.board = board
+    def __init__(
+        self,
+        archive: ScoreArchive,
+        params: ScoringParams,
+        policy: ClockPolicy,
+        metrics: ScorerMetrics,
+    ) -> None:
+        self.archive = archive
+        self.params = params
+        self.policy = policy
+        self.metrics = metrics
+        self.scorer: Scorer | None = None
 
-    async def __call__(self, batch: list[TitleClassified]) -> Outcome:
+    async def ready(self) -> Scorer:
+        """Return the scorer, rebuilding it from Postgres first if it is not current."""
+        if self.scorer is None:
+            started = time.perf_counter()
+            self.scorer = await self.archive.load(self.params, self.policy, time.monotonic())
+            log.info(
+                "scorer state rebuilt from Postgres in %.2f s: %d titles, %d waiting",
+                time.perf_counter() - started,
+                len(self.scorer.board.titles),
+                self.scorer.clock.waiting,
+            )
+        return self.scorer
+
+    async def __call__(self, batch: list[tuple[int, TitleClassified]]) -> Outcome:
         """Handle one batch from ``titles.classified``."""
-        scored = [Outbound(TRENDS_SCORED, s) for s in self.board.apply(batch)]
-        undo = self.board.last_undo
+        scorer = await self.ready()
+        return self._outcome(scorer.accept(batch, time.monotonic()))
+
+    async def tick(self) -> Outcome | None:
+        """Between batches: release what idle partitions held back, let a quiet clock move."""
+        scorer = await self.ready()
+        step = scorer.tick(time.monotonic(), now_utc())
+        return None if step.empty else self._outcome(step)
+
+    def _outcome(self, step: Step) -> Outcome:
+        assert self.scorer is not None
+        if step.late:
+            self.metrics.late.inc(len(step.late))
+            first = step.late[0]
+            log.warning(
+                "%d observation(s) arrived behind the watermark (%s) and were archived, "
+                "not applied; the first: %s observed at %s",
+                len(step.late),
+                step.released_before,
+                first.title_id,
+                first.observed_at.isoformat(),
+            )
+        self.metrics.duplicates.inc(step.duplicates)
+        self.metrics.waiting.set(self.scorer.clock.waiting)
+        if step.released_before is not None:
+            self.metrics.watermark.set(step.released_before.timestamp())
+        scored = [Outbound(TRENDS_SCORED, s) for s in step.outputs]
 
         async def persist() -> None:
-            if not scored:
-                return
-            async with self.db.transaction() as session:
-                # COPY-staged: the scorer writes several rows per input, the most of any stage.
-                await copy_upsert(
-                    session, TrendScoreRow, [_history_row(s) for s in scored], conflict=["event_id"]
-                )
-                await copy_upsert(
-                    session,
-                    CurrentScore,
-                    [_current_row(s) for s in scored],
-                    conflict=["title_id", "window"],
-                    update=["score", "rank", "components", "explanation", "payload", "scored_at"],
-                    only_if_newer="scored_at",
-                )
+            await self.archive.store(step, scored)
 
-        return Outcome(scored, persist, on_failure=lambda: self.board.rollback(undo))
+        return Outcome(
+            scored,
+            persist,
+            on_failure=self._forget,
+            persist_after_publish=True,
+        )
+
+    def _forget(self) -> None:
+        """A step was not recorded: drop the in-memory state; the next call rebuilds it."""
+        self.scorer = None

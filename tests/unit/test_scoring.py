@@ -1,129 +1,251 @@
-"""Trend score properties the design pins down."""
+"""Trend score properties the design pins down (services/scorer)."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.scorer.scoring import ScoringParams, TrendBoard, _contribution
+from services.scorer.board import ClockTick, TrendBoard
+from services.scorer.engine import ClockPolicy, Scorer
+from services.scorer.scoring import ScoringParams, contribution
 from tests.factories import title_classified
 from trendkit.contracts import TitleClassified, TrendScored
 
 T0 = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
-
-
-def _apply(board: TrendBoard, events: list[TitleClassified]) -> list[TrendScored]:
-    """Apply a batch whose outputs were stored and published."""
-    return board.apply(events)
+NAMES = [f"Title {i}" for i in range(8)]
+SOURCES = ["tmdb_trending_day", "imdb_moviemeter", "netflix_top10"]
 
 
 def _raw(board: TrendBoard, title_id: str, window: str = "day") -> float:
     return dict(board.current(window))[title_id].raw  # type: ignore[arg-type]
 
 
+def _key(out: list[TrendScored]) -> list[tuple[str, str, str, float, int]]:
+    return [(e.event_id, e.title_id, e.window, e.score, e.rank) for e in out]
+
+
+@st.composite
+def observations(
+    draw: st.DrawFn, max_size: int = 30, max_gap_minutes: int = 90
+) -> list[TitleClassified]:
+    """A stream of observations of a few titles on a few sources, in event time."""
+    n = draw(st.integers(1, max_size))
+    gaps = draw(st.lists(st.integers(0, max_gap_minutes), min_size=n, max_size=n))
+    picks = draw(
+        st.lists(
+            st.tuples(st.sampled_from(NAMES), st.sampled_from(SOURCES), st.integers(1, 60)),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    out, t = [], T0
+    for i, (gap, (name, source, rank)) in enumerate(zip(gaps, picks, strict=True)):
+        t += timedelta(minutes=gap)
+        out.append(
+            title_classified(
+                name=name, source=source, rank=rank, observed_at=t, classified_id=f"event-{i:04d}"
+            )
+        )
+    return out
+
+
+# --- the formula ------------------------------------------------------------------------
+
+
 @given(st.integers(1, 99), st.integers(1, 99))
 def test_a_better_rank_never_lowers_the_score(better: int, worse: int) -> None:
     better, worse = sorted((better, worse))
     a, b = TrendBoard(), TrendBoard()
-    _apply(a, [title_classified(name="X", rank=better, observed_at=T0)])
-    _apply(b, [title_classified(name="X", rank=worse, observed_at=T0)])
+    a.apply([title_classified(name="X", rank=better, observed_at=T0)])
+    b.apply([title_classified(name="X", rank=worse, observed_at=T0)])
     title_id = next(iter(a.titles))
     assert _raw(a, title_id) >= _raw(b, title_id)
 
 
-def test_without_new_observations_a_score_decays() -> None:
+@given(st.integers(1, 99), st.floats(0.1, 23.0))
+def test_without_new_observations_a_score_decays(rank: int, hours: float) -> None:
     board = TrendBoard()
-    _apply(board, [title_classified(name="Old", rank=1, observed_at=T0)])
+    board.apply([title_classified(name="Old", rank=rank, observed_at=T0)])
     state = next(iter(board.titles.values()))
     params = ScoringParams()
-    now = _contribution(params, "day", state, T0)
-    later = _contribution(params, "day", state, T0 + timedelta(hours=6))
-    gone = _contribution(params, "day", state, T0 + timedelta(hours=30))
+    now = contribution(params, "day", state, T0)
+    later = contribution(params, "day", state, T0 + timedelta(hours=hours))
     assert now is not None
     assert later is not None
     assert later.raw < now.raw
-    assert gone is None
+    assert contribution(params, "day", state, T0 + timedelta(hours=30)) is None
 
 
-def test_agreement_across_sources_raises_the_score() -> None:
+def test_a_clock_tick_decays_the_board_with_no_observation() -> None:
+    board = TrendBoard()
+    board.apply([title_classified(name="Old", rank=1, observed_at=T0)])
+    title_id = next(iter(board.titles))
+    before = _raw(board, title_id, "live")
+    board.step(ClockTick(T0 + timedelta(hours=2)))
+    assert _raw(board, title_id, "live") < before
+    board.step(ClockTick(T0 + timedelta(hours=7)))
+    assert title_id not in dict(board.current("live"))  # past the live window's horizon
+    assert title_id in dict(board.current("week"))
+
+
+@given(st.integers(1, 60), st.sampled_from(SOURCES[1:]))
+def test_agreement_across_sources_raises_the_score(rank: int, second: str) -> None:
     one, two = TrendBoard(), TrendBoard()
-    _apply(one, [title_classified(name="X", rank=5, source="a", observed_at=T0)])
-    _apply(
-        two,
-        [
-            title_classified(name="X", rank=5, source="a", observed_at=T0),
-            title_classified(name="X", rank=5, source="b", observed_at=T0),
-        ],
-    )
-    title_id = next(iter(one.titles))
+    first = title_classified(name="X", rank=rank, source=SOURCES[0], observed_at=T0)
+    one.apply([first])
+    two.apply([first, title_classified(name="X", rank=rank, source=second, observed_at=T0)])
+    title_id = first.title_id
     assert _raw(two, title_id) > _raw(one, title_id)
     assert dict(two.current("day"))[title_id].agreement > 0
 
 
-def test_duplicated_events_change_nothing() -> None:
-    event = title_classified(name="X", rank=3, observed_at=T0)
+def test_velocity_rewards_a_climb_and_time_scale_compresses_windows() -> None:
     board = TrendBoard()
-    first = _apply(board, [event])
-    assert first
-    assert _apply(board, [event]) == []
+    board.apply([title_classified(name="X", rank=20, observed_at=T0)])
+    board.apply([title_classified(name="X", rank=2, observed_at=T0 + timedelta(hours=1))])
+    title_id = next(iter(board.titles))
+    assert dict(board.current("day"))[title_id].velocity > 0
+    assert ScoringParams().time_scaled(720).half_life_hours["day"] == 12 / 720
 
 
-def test_replaying_the_same_observations_gives_the_same_scores() -> None:
-    events = [
-        title_classified(name=f"T{i}", rank=r, source=s, observed_at=T0 + timedelta(hours=h))
-        for h in range(4)
-        for i, (r, s) in enumerate([(1, "a"), (3, "b"), (2, "a"), (7, "b")])
-    ]
-    a, b = TrendBoard(), TrendBoard()
-    out_a = _apply(a, events)
-    out_b = _apply(b, list(reversed(events)))
-    assert [(e.title_id, e.window, e.score, e.rank) for e in out_a] == [
-        (e.title_id, e.window, e.score, e.rank) for e in out_b
-    ]
-
-
-def test_scores_are_normalised_and_explained() -> None:
+def test_scores_are_normalised_ranked_and_explained() -> None:
     board = TrendBoard()
-    out = _apply(board, [title_classified(name=f"T{r}", rank=r, observed_at=T0) for r in (1, 4, 9)])
-    day = sorted((e for e in out if e.window == "day"), key=lambda e: e.rank)
+    out = board.apply(
+        [
+            title_classified(name=f"T{r}", rank=r, observed_at=T0, classified_id=f"event-{r:04d}")
+            for r in (1, 4, 9)
+        ]
+    )
+    day = [e for e in out if e.window == "day"]
     assert day[0].score == 100.0
     assert all(0 <= e.score <= 100 for e in day)
     assert [e.rank for e in day] == [1, 2, 3]
     assert day[0].explanation.startswith("#1:")
+    assert set(day[0].components.sources) == {"tmdb_trending_day"}
 
 
-def test_velocity_rewards_a_climb_and_time_scale_compresses_windows() -> None:
-    board = TrendBoard()
-    _apply(board, [title_classified(name="X", rank=20, observed_at=T0)])
-    _apply(board, [title_classified(name="X", rank=2, observed_at=T0 + timedelta(hours=1))])
-    title_id = next(iter(board.titles))
-    assert dict(board.current("day"))[title_id].velocity > 0
-    scaled = ScoringParams().time_scaled(720)
-    assert scaled.half_life_hours["day"] == 12 / 720
+def test_a_small_change_is_not_published_and_a_big_one_is() -> None:
+    board = TrendBoard(params=ScoringParams(decay_tick=100))  # no decay pass in between
+    board.apply([title_classified(name="B", rank=5, observed_at=T0)])
+    board.apply([title_classified(name="A", rank=1, observed_at=T0)])
+    same = board.apply([title_classified(name="A", rank=1, observed_at=T0 + timedelta(seconds=1))])
+    assert same == []  # a second later, the same rank: nothing worth sending
+    fell = board.apply([title_classified(name="A", rank=40, observed_at=T0 + timedelta(seconds=2))])
+    assert {e.window for e in fell} == {"live", "day", "week"}
 
 
-def test_a_title_no_longer_seen_decays_as_event_time_moves_on() -> None:
-    board = TrendBoard()
-    _apply(board, [title_classified(name="Old", rank=1, observed_at=T0)])
-    old = next(iter(board.titles))
-    before = _raw(board, old, "live")
-    out = _apply(board, [title_classified(name="New", rank=1, observed_at=T0 + timedelta(hours=2))])
-    after = _raw(board, old, "live")
-    assert after < before
-    assert any(e.title_id == old and e.window == "live" for e in out)
-    _apply(board, [title_classified(name="Newer", rank=1, observed_at=T0 + timedelta(hours=10))])
-    assert old not in dict(board.current("live"))  # past the live window's horizon
+# --- event time, duplicates, order ------------------------------------------------------
 
 
-def test_a_batch_that_failed_downstream_is_scored_again_identically() -> None:
-    board = TrendBoard()
-    _apply(board, [title_classified(name="A", rank=2, observed_at=T0)])
-    batch = [title_classified(name="B", rank=1, observed_at=T0 + timedelta(minutes=5))]
-    first = board.apply(batch)
-    board.rollback(board.last_undo)  # storing or publishing failed: the stage rolls back
-    again = board.apply(batch)
-    assert first
-    assert [e.model_dump() for e in again] == [e.model_dump() for e in first]
-    assert board.apply(batch) == []  # once stored, a redelivery changes nothing
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(observations(), st.randoms(use_true_random=False))
+def test_duplicated_events_change_nothing(
+    events: list[TitleClassified], rnd: random.Random
+) -> None:
+    once = TrendBoard().apply(events)
+    redelivered = events + rnd.sample(events, k=min(len(events), 5))
+    scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(minutes=5), idle_s=1))
+    step = scorer.accept([(0, e) for e in redelivered], wall=0)
+    outputs = step.outputs + scorer.tick(wall=10, wall_time=T0).outputs
+    assert _key(outputs) == _key(once)
+    assert step.duplicates == len(redelivered) - len(events)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(observations(), st.integers(0, 3), st.randoms(use_true_random=False))
+def test_arrival_order_within_the_lateness_does_not_change_the_result(
+    events: list[TitleClassified], partitions: int, rnd: random.Random
+) -> None:
+    lateness = timedelta(minutes=30)
+    in_order = TrendBoard().apply(events)
+    # Each event goes to a partition; within one, it may arrive up to `lateness` after
+    # events observed later; partitions interleave at random, in random batch sizes.
+    queues: dict[int, list[tuple[datetime, TitleClassified]]] = {}
+    for e in events:
+        jitter = timedelta(seconds=rnd.uniform(0, lateness.total_seconds() - 1))
+        queues.setdefault(rnd.randint(0, partitions), []).append((e.observed_at + jitter, e))
+    streams = {
+        p: [e for _, e in sorted(q, key=lambda x: (x[0], x[1].event_id))] for p, q in queues.items()
+    }
+    arrivals: list[tuple[int, TitleClassified]] = []
+    while streams:
+        p = rnd.choice(sorted(streams))
+        arrivals.append((p, streams[p].pop(0)))
+        if not streams[p]:
+            del streams[p]
+    policy = ClockPolicy(lateness=lateness, idle_s=1, partitions=tuple(range(partitions + 1)))
+    scorer = Scorer(ScoringParams(), policy)
+    outputs: list[TrendScored] = []
+    while arrivals:
+        cut = rnd.randint(1, len(arrivals))
+        step = scorer.accept(arrivals[:cut], wall=0)
+        assert not step.late
+        outputs += step.outputs
+        arrivals = arrivals[cut:]
+    outputs += scorer.tick(wall=10, wall_time=T0).outputs  # the stream paused: release all
+    assert _key(outputs) == _key(in_order)
+
+
+def test_an_event_behind_the_watermark_is_late_archived_and_not_applied() -> None:
+    scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(minutes=1), idle_s=5))
+    early = title_classified(name="A", observed_at=T0)
+    later = title_classified(name="B", observed_at=T0 + timedelta(minutes=10))
+    scorer.accept([(0, early), (0, later)], wall=0)
+    assert scorer.clock.released_before == later.observed_at - timedelta(minutes=1)
+    straggler = title_classified(name="C", observed_at=T0 + timedelta(minutes=2))
+    step = scorer.accept([(0, straggler)], wall=1)
+    assert step.late == [straggler]
+    assert [a.late for a in step.archive] == [True]
+    assert straggler.title_id not in scorer.board.titles
+
+
+def test_an_idle_partition_stops_holding_the_watermark() -> None:
+    scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(0), idle_s=2))
+    quiet = title_classified(name="Quiet", observed_at=T0)
+    busy = [title_classified(name="Busy", observed_at=T0 + timedelta(minutes=m)) for m in (1, 2)]
+    first = scorer.accept([(0, quiet), (1, busy[0])], wall=0)
+    assert first.applied == 0  # partition 0 holds the watermark at T0: nothing below it yet
+    assert scorer.accept([(1, busy[1])], wall=1).applied == 0
+    assert scorer.tick(wall=2.5, wall_time=T0).applied == 2  # partition 0 went quiet
+    assert scorer.tick(wall=4, wall_time=T0).applied == 1  # both quiet: the rest goes
+
+
+def test_a_quiet_live_stream_follows_the_wall_clock() -> None:
+    scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(0), idle_s=1))
+    scorer.accept([(0, title_classified(name="A", observed_at=T0))], wall=0)
+    scorer.tick(wall=2, wall_time=T0)  # releases A
+    before = _raw(scorer.board, next(iter(scorer.board.titles)), "live")
+    step = scorer.tick(wall=3, wall_time=T0 + timedelta(hours=1))
+    assert [type(a.item) for a in step.archive] == [ClockTick]
+    assert _raw(scorer.board, next(iter(scorer.board.titles)), "live") < before
+    old = scorer.tick(wall=4, wall_time=T0 + timedelta(days=30))
+    assert old.archive == []  # event time far behind the wall clock: a replay, left alone
+
+
+# --- restoring and replaying ------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(observations(max_size=40), observations(max_size=40, max_gap_minutes=4000)),
+    st.data(),
+)
+def test_a_board_restored_mid_stream_publishes_what_the_uninterrupted_one_does(
+    events: list[TitleClassified], data: st.DataObject
+) -> None:
+    params = ScoringParams(publish_top_n=3)  # small, so that the top-N edge is exercised
+    whole = TrendBoard(params=params)
+    out_whole = whole.apply(events)
+    cut = data.draw(st.integers(0, len(events)))
+    first = TrendBoard(params=params)
+    out_first = first.apply(events[:cut])
+    # What Postgres holds at the cut: the inputs applied, the last published scores.
+    published = {(w, t): p for w, by in first.published.items() for t, p in by.items()}
+    restored = TrendBoard.restore(params, events[:cut], published)
+    out_rest = restored.apply(events[cut:])
+    assert _key(out_first + out_rest) == _key(out_whole)
+    for window in ("live", "day", "week"):
+        assert restored.current(window) == whole.current(window)

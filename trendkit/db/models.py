@@ -275,3 +275,33 @@ class ProcessedEvent(Base):
     consumer: Mapped[str] = mapped_column(Text, primary_key=True)
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
     processed_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class ScorerInput(Base):
+    """Everything the scorer was given, in event time: its archive for restarts and replays.
+
+    Observations carry the whole ``TitleClassified`` event; clock ticks (event time moving
+    on with no observation) have no title and no payload. ``late``: arrived after the
+    watermark had passed it, so it was archived but not applied.
+    """
+
+    __tablename__ = "scorer_inputs"
+    __table_args__ = (Index(None, "observed_at", "event_id"),)
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    title_id: Mapped[str | None] = mapped_column(Text)
+    partition: Mapped[int] = mapped_column(Integer)
+    observed_at: Mapped[datetime] = _tz()
+    late: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    payload: Mapped[Json | None] = mapped_column(JSONB, nullable=True)
+    received_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class ScorerState(Base):
+    """How far the scorer's watermark has released inputs (one row per scorer group)."""
+
+    __tablename__ = "scorer_state"
+
+    scorer: Mapped[str] = mapped_column(Text, primary_key=True)
+    released_before: Mapped[datetime | None] = _tz(nullable=True)
+    updated_at: Mapped[datetime] = _tz(default_now=True)

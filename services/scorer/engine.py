@@ -1,0 +1,143 @@
+"""The scorer's core: the event clock in front of the board, and what each step produced.
+
+``accept`` takes a batch of arrivals (with their partitions), ``tick`` runs between
+batches. Both return a :class:`Step`: the scores to publish, the inputs to archive (all
+arrivals, late ones flagged, and any clock tick) and the watermark to store. Nothing here
+touches the broker or the database (``handlers.py`` and ``archive.py`` do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.scorer.board import ClockTick, Input, Published, TrendBoard
+from services.scorer.clock import EventClock
+from services.scorer.scoring import ScoringParams
+from trendkit.contracts import TitleClassified, TrendScored, Window
+
+_JUST_AFTER = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Archived:
+    """One input as the archive keeps it."""
+
+    partition: int
+    item: Input
+    late: bool = False
+
+
+@dataclass
+class Step:
+    """What one batch or tick produced."""
+
+    outputs: list[TrendScored] = field(default_factory=list)
+    archive: list[Archived] = field(default_factory=list)
+    released_before: datetime | None = None
+    applied: int = 0
+    late: list[TitleClassified] = field(default_factory=list)
+    duplicates: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to publish or store."""
+        return not self.outputs and not self.archive and not self.applied
+
+
+@dataclass(frozen=True)
+class ClockPolicy:
+    """When a quiet stream still moves event time on (so scores decay without news)."""
+
+    lateness: timedelta = timedelta(seconds=30)
+    idle_s: float = 3.0
+    wall_clock_ticks: bool = True
+    partitions: tuple[int, ...] = ()
+    """The input topic's partitions: each holds the watermark until heard from or idle."""
+
+
+class Scorer:
+    """Event clock + trend board: arrivals in, ordered inputs applied, scores out."""
+
+    def __init__(self, params: ScoringParams, policy: ClockPolicy) -> None:
+        self.params = params
+        self.policy = policy
+        self.board = TrendBoard(params=params)
+        self.clock = EventClock(policy.lateness, policy.idle_s)
+        self._expecting = True
+
+    def _expect(self, wall: float) -> None:
+        if self._expecting:
+            self.clock.expect(self.policy.partitions, wall)
+            self._expecting = False
+
+    def accept(self, arrivals: Sequence[tuple[int, TitleClassified]], wall: float) -> Step:
+        """Take a batch of (partition, event) in; apply what the watermark releases."""
+        self._expect(wall)
+        admission = self.clock.admit(arrivals, wall)
+        step = Step(
+            archive=[Archived(p, e) for p, e in admission.waiting]
+            + [Archived(p, e, late=True) for p, e in admission.late],
+            late=[e for _, e in admission.late],
+            duplicates=admission.duplicates,
+        )
+        self._apply(self.clock.release(wall), step)
+        return step
+
+    def tick(self, wall: float, wall_time: datetime) -> Step:
+        """Between batches: release what idle partitions held back; move a quiet clock on.
+
+        A wall-clock tick is applied only when nothing waits, the stream has been idle,
+        and event time is live (within the longest horizon of the wall clock, not a
+        replay of old data); it is archived like an input, so replays see it too.
+        """
+        self._expect(wall)
+        step = Step()
+        self._apply(self.clock.release(wall), step)
+        board_now = self.board.now
+        if (
+            self.policy.wall_clock_ticks
+            and board_now is not None
+            and self.clock.waiting == 0
+            and self.clock.all_idle(wall)
+        ):
+            to = wall_time - self.policy.lateness
+            live_h = self.params.half_life_hours["live"] * self.params.decay_tick
+            behind_h = (to - board_now).total_seconds() / 3600
+            if live_h <= behind_h <= self.params.longest_horizon_hours:
+                tick = ClockTick(to)
+                self.clock.advance(to + _JUST_AFTER)
+                step.archive.append(Archived(-1, tick))
+                step.outputs.extend(self.board.step(tick))
+                step.applied += 1
+        step.released_before = self.clock.released_before
+        return step
+
+    def _apply(self, released: Iterable[TitleClassified], step: Step) -> None:
+        for event in released:
+            step.outputs.extend(self.board.step(event))
+            step.applied += 1
+        step.released_before = self.clock.released_before
+
+    @classmethod
+    def restore(
+        cls,
+        params: ScoringParams,
+        policy: ClockPolicy,
+        *,
+        released_before: datetime | None,
+        applied: Iterable[Input],
+        waiting: Sequence[tuple[int, TitleClassified]],
+        latest: dict[int, datetime],
+        published: Mapping[tuple[Window, str], Published],
+        wall: float,
+    ) -> Scorer:
+        """Rebuild the scorer live scoring had, from what the archive holds."""
+        scorer = cls(params, policy)
+        applied = list(applied)
+        scorer.board = TrendBoard.restore(params, applied, published)
+        scorer.clock.restore(
+            released_before, waiting, latest, wall, released_ids=(i.event_id for i in applied)
+        )
+        return scorer
