@@ -1,16 +1,18 @@
 """The scorer's state: every title's sightings, its score per window, what was published.
 
-Inputs are applied one at a time, in event-time order (``clock.py`` sees to that), and
+Inputs are applied in event-time order, one instant (one ``observed_at``) at a time
+(``clock.py`` sees to that), and
 every decision (what is scored, what is published) depends only on that sequence, never
 on how it was cut into batches or on the wall clock. So the same observations give the
 same published history, whether live, replayed, or after a restart (``restore``).
 
-Per input, in each window:
+Per instant, in each window:
 
-* the observed title is rescored; it is published when it is new to the board, when its
-  score moved by ``min_score_change`` or its rank by ``min_rank_change`` since it was last
-  published, or when it entered or left the top ``publish_top_n``; the titles at #N and
-  #N+1 are checked too, since a move across the top-N line pushes or pulls one of them;
+* the titles observed are rescored; each is published when it is new to the board, when
+  its score moved by ``min_score_change`` or its rank by ``min_rank_change`` (or by
+  ``rank_change_share`` of its rank, if more) since it was last published, or when it
+  entered or left the top ``publish_top_n``; the titles at #N and #N+1 are checked too,
+  since a move across the top-N line pushes or pulls one of them;
 * when event time crosses a decay boundary (every ``decay_tick`` of the window's
   half-life, aligned to the epoch), every title in the window is rescored (decay), and
   the top N are checked for news. Titles below the top N shift silently: one newcomer
@@ -20,8 +22,9 @@ Per input, in each window:
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -62,6 +65,12 @@ def order_key(item: Input) -> tuple[datetime, str]:
     return (item.observed_at, item.event_id)
 
 
+def instants(ordered: Iterable[Input]) -> Iterator[list[Input]]:
+    """Group inputs in order into runs of equal ``observed_at``."""
+    for _, group in itertools.groupby(ordered, key=lambda item: item.observed_at):
+        yield list(group)
+
+
 @dataclass(frozen=True)
 class Published:
     """What was last published for a title in a window."""
@@ -100,19 +109,27 @@ class TrendBoard:
     def apply(self, inputs: Iterable[Input]) -> list[TrendScored]:
         """Apply inputs in event-time order; return what is worth publishing."""
         out: list[TrendScored] = []
-        for item in sorted(inputs, key=order_key):
-            out.extend(self.step(item))
+        for instant in instants(sorted(inputs, key=order_key)):
+            out.extend(self.step(instant))
         return out
 
-    def step(self, item: Input) -> list[TrendScored]:
-        """Apply one input (not older than the last); return what is worth publishing."""
-        touched = self._take(item)
+    def step(self, instant: Sequence[Input]) -> list[TrendScored]:
+        """Apply the inputs of one instant (one ``observed_at``, not older than the last).
+
+        One chart scrape is one instant: its titles are rescored together and each is
+        published at most once per window for it, however many sources saw it then.
+        """
+        touched: dict[str, None] = {}
+        for item in instant:
+            title_id = self._take(item)
+            if title_id is not None:
+                touched[title_id] = None
         out: list[TrendScored] = []
         for window in WINDOWS:
             if self._pass_due(window):
                 out.extend(self._full_pass(window, touched))
-            elif touched is not None:
-                out.extend(self._rescore_one(window, touched))
+            elif touched:
+                out.extend(self._rescore(window, touched))
         return out
 
     def _take(self, item: Input) -> str | None:
@@ -141,11 +158,11 @@ class TrendBoard:
         last = self.passes.get(window)
         return last is None or self._boundary(window) > last.boundary
 
-    def _full_pass(self, window: Window, touched: str | None) -> list[TrendScored]:
+    def _full_pass(self, window: Window, touched: Mapping[str, None]) -> list[TrendScored]:
         assert self.now is not None
         self.passes[window] = _Pass(self._boundary(window), self.now)
         raw = self.raw[window]
-        for title_id in list(raw) + ([touched] if touched and touched not in raw else []):
+        for title_id in list(raw) + [t for t in touched if t not in raw]:
             comp = contribution(self.params, window, self.titles[title_id], self.now)
             if comp is None:
                 del raw[title_id]
@@ -156,8 +173,7 @@ class TrendBoard:
         if window == LONGEST:
             self._forget_gone()
         candidates = set(ranking.top(self.params.publish_top_n))
-        if touched in raw:
-            candidates.add(touched)
+        candidates.update(t for t in touched if t in raw)
         return self._publish(window, candidates)
 
     def _forget_gone(self) -> None:
@@ -174,18 +190,19 @@ class TrendBoard:
 
     # --- one title --------------------------------------------------------------------
 
-    def _rescore_one(self, window: Window, title_id: str) -> list[TrendScored]:
+    def _rescore(self, window: Window, touched: Mapping[str, None]) -> list[TrendScored]:
         assert self.now is not None
         raw, ranking = self.raw[window], self.rankings[window]
-        comp = contribution(self.params, window, self.titles[title_id], self.now)
-        if comp is None:
-            raw.pop(title_id, None)
-            ranking.remove(title_id)
-            candidates: set[str] = set()
-        else:
-            raw[title_id] = comp
-            ranking.set(title_id, comp.raw)
-            candidates = {title_id}
+        candidates: set[str] = set()
+        for title_id in touched:
+            comp = contribution(self.params, window, self.titles[title_id], self.now)
+            if comp is None:
+                raw.pop(title_id, None)
+                ranking.remove(title_id)
+            else:
+                raw[title_id] = comp
+                ranking.set(title_id, comp.raw)
+                candidates.add(title_id)
         n = self.params.publish_top_n
         for edge in (ranking.at(n), ranking.at(n + 1)):
             if edge is not None:
@@ -214,9 +231,11 @@ class TrendBoard:
     def _is_news(self, last: Published, score: float, rank: int) -> bool:
         """Say whether a score differs enough from the last published one to send it."""
         n = self.params.publish_top_n
+        # Ranks jitter more the further down they are: at #300 ten places are noise.
+        rank_step = max(self.params.min_rank_change, self.params.rank_change_share * last.rank)
         return (
             abs(last.score - score) >= self.params.min_score_change
-            or abs(last.rank - rank) >= self.params.min_rank_change
+            or abs(last.rank - rank) >= rank_step
             or (last.rank <= n) != (rank <= n)
         )
 

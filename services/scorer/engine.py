@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.scorer.board import ClockTick, Input, Published, TrendBoard
+from services.scorer.board import ClockTick, Input, Published, TrendBoard, instants
 from services.scorer.clock import EventClock
 from services.scorer.scoring import ScoringParams
 from trendkit.contracts import TitleClassified, TrendScored, Window
@@ -109,15 +109,15 @@ class Scorer:
                 tick = ClockTick(to)
                 self.clock.advance(to + _JUST_AFTER)
                 step.archive.append(Archived(-1, tick))
-                step.outputs.extend(self.board.step(tick))
+                step.outputs.extend(self.board.step([tick]))
                 step.applied += 1
         step.released_before = self.clock.released_before
         return step
 
     def _apply(self, released: Iterable[TitleClassified], step: Step) -> None:
-        for event in released:
-            step.outputs.extend(self.board.step(event))
-            step.applied += 1
+        for instant in instants(released):
+            step.outputs.extend(self.board.step(instant))
+            step.applied += len(instant)
         step.released_before = self.clock.released_before
 
     @classmethod

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from services.scorer.archive import ScoreArchive
-from services.scorer.board import TrendBoard
+from services.scorer.board import Input, TrendBoard
 from services.scorer.scoring import ScoringParams
 from trendkit.contracts import TrendScored
 from trendkit.db.models import TrendScoreRow
@@ -67,13 +67,24 @@ async def replay(
     stop = min(t for t in (until, released) if t is not None) if until or released else None
     result = ReplayResult(since=since, until=stop, board=TrendBoard(params=params))
     assert result.board is not None
-    async for _, item in archive.inputs(until=stop):
-        outputs = result.board.step(item)
-        if item.observed_at >= since:
+    instant: list[Input] = []
+
+    def apply() -> None:
+        assert result.board is not None
+        outputs = result.board.step(instant)
+        if instant[0].observed_at >= since:
             result.outputs.extend(outputs)
-        result.inputs += 1
-        if progress is not None and result.inputs % 1000 == 0:
+        before, result.inputs = result.inputs, result.inputs + len(instant)
+        if progress is not None and before // 1000 != result.inputs // 1000:
             progress(result.inputs)
+        instant.clear()
+
+    async for _, item in archive.inputs(until=stop):
+        if instant and item.observed_at != instant[0].observed_at:
+            apply()
+        instant.append(item)
+    if instant:
+        apply()
     query = select(TrendScoreRow.event_id).where(TrendScoreRow.scored_at >= since)
     if stop is not None:
         query = query.where(TrendScoreRow.scored_at < stop)

@@ -39,8 +39,9 @@ class ScoringParams:
     agreement_bonus: float = 0.15
     velocity_weight: float = 0.5
     hype_weight: float = 0.1
-    min_score_change: float = 0.5
+    min_score_change: float = 1.0
     min_rank_change: int = 2
+    rank_change_share: float = 0.1
     publish_top_n: int = 50
     decay_tick: float = 0.1
     """Share of a window's half-life of event time after which every title is rescored."""

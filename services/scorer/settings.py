@@ -20,8 +20,13 @@ class ScorerSettings(CommonSettings):
         gt=0,
         description="k in points = 1 / (1 + (rank - 1) / k): #k+1 earns half of #1",
     )
-    min_score_change: float = Field(default=0.5, ge=0, description="publish when moved this much")
+    min_score_change: float = Field(
+        default=1.0, ge=0, description="publish when the score (0-100) moved this much"
+    )
     min_rank_change: int = Field(default=2, ge=1, description="publish when moved this many ranks")
+    rank_change_share: float = Field(
+        default=0.1, ge=0, description="…or by this share of its rank, if more (#300: 30 places)"
+    )
     publish_top_n: int = Field(default=50, ge=1, description="entering/leaving it is news")
     agreement_bonus: float = Field(default=0.15, ge=0)
     velocity_weight: float = Field(default=0.5, ge=0)
@@ -56,6 +61,7 @@ class ScorerSettings(CommonSettings):
             source_weights=dict(self.source_weights),
             min_score_change=self.min_score_change,
             min_rank_change=self.min_rank_change,
+            rank_change_share=self.rank_change_share,
             publish_top_n=self.publish_top_n,
             agreement_bonus=self.agreement_bonus,
             velocity_weight=self.velocity_weight,

@@ -84,9 +84,9 @@ def test_a_clock_tick_decays_the_board_with_no_observation() -> None:
     board.apply([title_classified(name="Old", rank=1, observed_at=T0)])
     title_id = next(iter(board.titles))
     before = _raw(board, title_id, "live")
-    board.step(ClockTick(T0 + timedelta(hours=2)))
+    board.step([ClockTick(T0 + timedelta(hours=2))])
     assert _raw(board, title_id, "live") < before
-    board.step(ClockTick(T0 + timedelta(hours=7)))
+    board.step([ClockTick(T0 + timedelta(hours=7))])
     assert title_id not in dict(board.current("live"))  # past the live window's horizon
     assert title_id in dict(board.current("week"))
 
