@@ -7,8 +7,13 @@ event-time order (``TrendBoard.apply``), the published history of an uninterrupt
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import random
 import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +23,9 @@ from sqlalchemy import func, select
 from services.scorer.archive import ScoreArchive
 from services.scorer.board import TrendBoard
 from services.scorer.replay import replay
-from services.scorer.scoring import ScoringParams
+from services.scorer.settings import ScorerSettings
 from tests.factories import title_classified
-from tests.kafka_io import Reader, produce, services
+from tests.kafka_io import Reader, produce, service_env, services
 from trendkit.contracts import TITLES_CLASSIFIED, TRENDS_SCORED, TitleClassified, TrendScored
 from trendkit.db.database import Database
 from trendkit.db.models import ScorerInput, TrendScoreRow
@@ -29,6 +34,7 @@ from trendkit.settings import CommonSettings
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)  # months behind the wall clock: no clock ticks
+SCORING = ScorerSettings().scoring_params()  # what the service runs with
 
 
 def _stream(n: int) -> list[TitleClassified]:
@@ -47,9 +53,7 @@ def _stream(n: int) -> list[TitleClassified]:
 
 
 def _expected(events: list[TitleClassified]) -> dict[str, str]:
-    return {
-        e.event_id: e.model_dump_json() for e in TrendBoard(params=ScoringParams()).apply(events)
-    }
+    return {e.event_id: e.model_dump_json() for e in TrendBoard(params=SCORING).apply(events)}
 
 
 async def _read_until(reader: Reader, want: set[str], within: float) -> dict[str, str]:
@@ -113,11 +117,24 @@ async def test_a_crash_and_restart_mid_stream_changes_no_published_score(
         assert stored == set(expected)  # the history table holds each update once
         assert archived == len(events)
         # The archive replays to the very same history (what `trending replay` does).
-        result = await replay(
-            ScoreArchive(db, scorer=settings.topic("scorer")), ScoringParams(), since=T0
-        )
+        result = await replay(ScoreArchive(db, scorer=settings.topic("scorer")), SCORING, since=T0)
         assert result.inputs == len(events)
         assert result.matches
         assert result.recomputed == set(expected)
     finally:
         await db.close()
+    # The same from the command line, as an operator runs it.
+    cli = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "cli.main", "replay", "--from", T0.isoformat(), "--check"],
+        env={**os.environ, **service_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert "identical to the stored history" in cli.stderr
+    summary = json.loads(cli.stdout)
+    assert summary["matches"] is True
+    assert summary["updates"] == len(expected)
