@@ -249,3 +249,26 @@ def test_a_board_restored_mid_stream_publishes_what_the_uninterrupted_one_does(
     assert _key(out_first + out_rest) == _key(out_whole)
     for window in ("live", "day", "week"):
         assert restored.current(window) == whole.current(window)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(observations(max_size=40), st.randoms(use_true_random=False))
+def test_replaying_the_archive_equals_the_live_result(
+    events: list[TitleClassified], rnd: random.Random
+) -> None:
+    policy = ClockPolicy(lateness=timedelta(minutes=10), idle_s=1, partitions=(0, 1, 2))
+    live = Scorer(ScoringParams(), policy)
+    published: list[TrendScored] = []
+    archive = []
+    arrivals = [(rnd.randint(0, 2), e) for e in events]
+    rnd.shuffle(arrivals)  # some arrive too late: archived as such, and not replayed
+    for start in range(0, len(arrivals), 7):
+        step = live.accept(arrivals[start : start + 7], wall=0)
+        published += step.outputs
+        archive += step.archive
+    step = live.tick(wall=10, wall_time=T0)
+    published += step.outputs
+    archive += step.archive
+    replayed = TrendBoard().apply(a.item for a in archive if not a.late)
+    assert _key(replayed) == _key(published)
+    assert sum(a.late for a in archive) + sum(not a.late for a in archive) == len(events)
