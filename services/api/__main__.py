@@ -14,8 +14,10 @@ from services.api.consumer import FollowScores, load_current_scores
 from services.api.hub import TrendHub
 from services.api.metrics import HubCollector
 from services.api.readiness import build_readiness_router, dependency_checks
+from services.api.rest import build_rest_router
 from services.api.routes import build_router, mount_frontend
 from services.api.settings import ApiSettings
+from services.api.ws import build_ws_router
 from trendkit.broker import ensure_topics, make_broker
 from trendkit.contracts import PIPELINE_TOPICS, TRENDS_SCORED, TrendScored
 from trendkit.db.database import Database
@@ -65,6 +67,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await db.close()
 
     app = FastAPI(title="Trending Now", version="0.1.0", lifespan=lifespan)
+    app.include_router(build_rest_router(hub, db, settings))
+    app.include_router(build_ws_router(hub, settings))
     app.include_router(build_router(hub))
     app.include_router(build_readiness_router(dependency_checks(broker, db, settings.redis_url)))
     add_metrics_route(app, registry)

@@ -10,10 +10,14 @@ from fastapi import FastAPI
 from playwright.async_api import Page, async_playwright
 
 from services.api.hub import TrendHub
+from services.api.rest import build_rest_router
 from services.api.routes import build_router, mount_frontend
+from services.api.settings import ApiSettings
+from services.api.ws import build_ws_router
 from tests.factories import trend_scored
 from tests.servers import serving
 from trendkit.contracts import MediaType, TrendScored
+from trendkit.db.database import Database
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +79,10 @@ async def test_bubbles_appear_and_update_live_without_reload() -> None:
     hub = TrendHub(flush_interval=0.05)
     hub.load_snapshot(seed_items())
     app = FastAPI()
+    # No database here: these tests serve what the hub holds (live rankings, websocket).
+    offline = Database("postgresql+asyncpg://127.0.0.1:1/none", service="test")
+    app.include_router(build_rest_router(hub, offline, ApiSettings()))
+    app.include_router(build_ws_router(hub, ApiSettings()))
     app.include_router(build_router(hub))
     mount_frontend(app, FRONTEND)
     hub.start()

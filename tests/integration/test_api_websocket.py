@@ -15,9 +15,13 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
 from services.api.hub import TrendHub
+from services.api.rest import build_rest_router
 from services.api.routes import build_router, mount_frontend
+from services.api.settings import ApiSettings
+from services.api.ws import build_ws_router
 from tests.factories import trend_scored
 from tests.servers import serving
+from trendkit.db.database import Database
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +29,10 @@ pytestmark = pytest.mark.integration
 @asynccontextmanager
 async def api(hub: TrendHub, frontend_dir: Path | None = None) -> AsyncIterator[str]:
     app = FastAPI()
+    # No database here: these tests serve what the hub holds (live rankings, websocket).
+    offline = Database("postgresql+asyncpg://127.0.0.1:1/none", service="test")
+    app.include_router(build_rest_router(hub, offline, ApiSettings()))
+    app.include_router(build_ws_router(hub, ApiSettings()))
     app.include_router(build_router(hub))
     if frontend_dir is not None:
         mount_frontend(app, frontend_dir)
