@@ -99,6 +99,7 @@ class StageMetrics:
     dead_letters: Counter = field(init=False)
     batch_seconds: Histogram = field(init=False)
     processed: Counter = field(init=False)
+    failures: Counter = field(init=False)
     published: Counter = field(init=False)
     publish_seconds: Histogram = field(init=False)
     lag: Gauge = field(init=False)
@@ -126,6 +127,12 @@ class StageMetrics:
         self.dead_letters = Counter(
             "trending_dead_letters",
             "Messages sent to a dead-letter topic",
+            ["topic", "service"],
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "trending_stage_failures",
+            "Batches whose handling, publishing or storing failed (each is retried)",
             ["topic", "service"],
             registry=self.registry,
         )
@@ -362,6 +369,7 @@ class BatchStage(Generic[In]):
             _undo(settlement.outcome)
         oldest = failed[-1].records if failed else rewind
         attempts = self._count_attempt(oldest)
+        self.metrics.failures.labels(self.input_topic, self.service).inc()
         log.warning(
             "%s: batch of %d failed (attempt %d/%d), will retry: %r",
             self.service,
@@ -385,6 +393,7 @@ class BatchStage(Generic[In]):
             dead.extend(self._dead_letter(r, exc, attempts=1) for r, _ in events)
         except Exception as exc:
             attempts = self._count_attempt(records)
+            self.metrics.failures.labels(self.input_topic, self.service).inc()
             if attempts < self.settings.dlq_max_attempts:
                 log.warning(
                     "%s: batch of %d failed (attempt %d/%d), will retry: %r",

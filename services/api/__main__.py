@@ -11,6 +11,7 @@ from faststream.specification import AsyncAPI
 from prometheus_client import CollectorRegistry
 
 from services.api.consumer import FollowScores, load_current_scores
+from services.api.http_metrics import HttpMetricsMiddleware, request_histogram
 from services.api.hub import TrendHub
 from services.api.metrics import HubCollector
 from services.api.readiness import build_readiness_router, dependency_checks
@@ -72,6 +73,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(build_router(hub))
     app.include_router(build_readiness_router(dependency_checks(broker, db, settings.redis_url)))
     add_metrics_route(app, registry)
+    app.add_middleware(HttpMetricsMiddleware, histogram=request_histogram(registry))
     asyncapi = AsyncAPI(broker, title="Trending Now topics", version="0.1.0")
 
     @app.get("/asyncapi", tags=["meta"])

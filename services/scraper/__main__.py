@@ -12,6 +12,7 @@ from functools import partial
 from faststream.asgi import AsgiFastStream
 
 from services.scraper.fetch import PoliteFetcher
+from services.scraper.metrics import ScrapeMetrics
 from services.scraper.settings import ScraperSettings
 from services.scraper.sources import run_cycle, run_replay, run_scheduled
 from trendkit.objectstore import open_object_store
@@ -25,6 +26,7 @@ log = logging.getLogger(SERVICE)
 def create_app(settings: ScraperSettings) -> AsgiFastStream:
     """Wire the scraper: a producer-only service whose sources run in the background."""
     ctx = ServiceContext(SERVICE, settings)
+    scrape_metrics = ScrapeMetrics(ctx.registry)
 
     @asynccontextmanager
     async def sources() -> AsyncIterator[None]:
@@ -41,14 +43,18 @@ def create_app(settings: ScraperSettings) -> AsgiFastStream:
             cycle = partial(run_cycle, settings, "tmdb", fetcher, ctx.db, store, ctx.publisher)
             tasks.append(
                 asyncio.create_task(
-                    run_scheduled("tmdb", settings.tmdb_interval_s, cycle), name="tmdb"
+                    run_scheduled("tmdb", settings.tmdb_interval_s, cycle, metrics=scrape_metrics),
+                    name="tmdb",
                 )
             )
         # HTML sources run only when the operator lists them (off by default).
         for name in settings.html_sources:
             cycle = partial(run_cycle, settings, name, fetcher, ctx.db, store, ctx.publisher)
             tasks.append(
-                asyncio.create_task(run_scheduled(name, settings.html_interval_s, cycle), name=name)
+                asyncio.create_task(
+                    run_scheduled(name, settings.html_interval_s, cycle, metrics=scrape_metrics),
+                    name=name,
+                )
             )
         for task in tasks:
             task.add_done_callback(_report_crash)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from services.scraper.cycle import Observed, observe_html, observe_tmdb, store_and_publish
 from services.scraper.fetch import PoliteFetcher
+from services.scraper.metrics import ScrapeMetrics
+from services.scraper.parsers.base import LayoutError
 from services.scraper.replay import Replay
 from services.scraper.settings import ScraperSettings, tmdb_list_spec
 from services.scraper.store import record_observations
@@ -53,17 +56,27 @@ async def run_scheduled(
     interval_s: float,
     cycle: Callable[[], Awaitable[int]],
     *,
+    metrics: ScrapeMetrics | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """Run a source's cycle every ``interval_s``; a failed cycle is logged and retried."""
     failures = 0
+    if metrics is not None:
+        metrics.declare(name)
     while True:
         try:
             published = await cycle()
             failures = 0
             log.info("%s: cycle published %d observations", name, published)
+            if metrics is not None:
+                metrics.cycles.labels(name, "ok").inc()
+                metrics.observations.labels(name).inc(published)
+                metrics.last_success.labels(name).set(time.time())
             await sleep(interval_s)
-        except Exception:
+        except Exception as exc:
+            if metrics is not None:
+                outcome = "parse_error" if isinstance(exc, LayoutError) else "failed"
+                metrics.cycles.labels(name, outcome).inc()
             failures += 1
             # Back off on repeated failures, but never past the normal interval.
             delay = min(interval_s, 5.0 * 2 ** min(failures, 6))

@@ -176,6 +176,10 @@ async def test_a_passing_fault_is_retried_and_nothing_is_dead_lettered() -> None
     assert (first.settled, second.settled) == (["seek 0"], ["commit 2"])
     assert len(broker.on("p.titles.enriched")) == 2
     assert broker.on("p.titles.raw.dlq") == []
+    failures = stage.metrics.registry.get_sample_value(
+        "trending_stage_failures_total", {"topic": "titles.raw", "service": "enricher"}
+    )
+    assert failures == 1
 
 
 async def test_a_permanent_error_dead_letters_at_once() -> None:
