@@ -23,7 +23,7 @@ test: setup frontend browser ## the whole suite: unit, integration (real stack),
 unit: setup
 	$(BIN)/python -m pytest tests/unit
 
-integration: setup frontend
+integration: setup frontend browser
 	$(BIN)/python -m pytest tests/integration
 
 e2e: setup frontend browser
@@ -57,11 +57,11 @@ $(D3): frontend/package.json frontend/package-lock.json
 	npm ci --prefix frontend --no-audit --no-fund --loglevel=error
 	@touch $@
 
-browser: ## Debian's chromium for the browser tests (never a downloaded browser)
-	@test -x $(CHROMIUM) || { \
-	  echo ">> installing Debian's chromium for the browser tests"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+browser: ## Debian's chromium (browser tests) and prometheus + promtool (alert tests)
+	@test -x $(CHROMIUM) -a -x /usr/bin/promtool || { \
+	  echo ">> installing Debian's chromium and prometheus for the browser and alert tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium prometheus >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium prometheus >/dev/null; fi; }
 
 clean:
 	rm -rf .trending .pytest_cache .mypy_cache .ruff_cache build *.egg-info

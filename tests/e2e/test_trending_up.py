@@ -54,7 +54,9 @@ def _dashboard_metrics() -> set[str]:
     """Every trending_* metric the alert rules and Grafana dashboards query."""
     files = [*(REPO / "deploy" / "prometheus").glob("*.yml")]
     files += (REPO / "deploy" / "grafana").rglob("*.json")
-    return {m for f in files for m in re.findall(r"trending_[a-z_]+", f.read_text())}
+    names = {m for f in files for m in re.findall(r"trending_[a-z_]+", f.read_text())}
+    # A histogram is declared once (HELP/TYPE) and queried as _bucket, _count or _sum.
+    return {re.sub(r"_(bucket|count|sum)$", "", m) for m in names}
 
 
 def _exported_metrics(root: Path) -> set[str]:
