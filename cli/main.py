@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli import classifier
+from cli.drift import drift_app
 from cli.enrich import enrich
 from cli.lag import group_lag
 from cli.replay import replay_command
@@ -44,6 +45,7 @@ app.command()(classifier.train)
 app.command()(classifier.evaluate)
 app.add_typer(classifier.models_app, name="models")
 app.command("replay")(replay_command)
+app.add_typer(drift_app, name="drift")
 
 # Which group reads which topic, for lag.
 CONSUMERS = {
@@ -126,6 +128,8 @@ def up(
             # One process writes the demo's observations in order: little disorder to
             # wait for, and a bubble should move within a second of its observation.
             "SCORER_LATENESS_S": "1",
+            # Read by people, prefixed per service: one-line text, not JSON.
+            "LOG_FORMAT": "text",
         }
         supervisor = Supervisor(
             env=env, root=root, services=services.split(","), api_port=port, echo=echo

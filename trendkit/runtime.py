@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, make_asgi_app
 
 from trendkit.db import migrate
+from trendkit.logs import JsonFormatter
 from trendkit.settings import CommonSettings
 
 DEFAULT_METRICS_PORTS = {
@@ -34,14 +35,21 @@ DEFAULT_METRICS_PORTS = {
 }
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Log one line per record to stderr; the CLI prefixes each line with the service."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
+def configure_logging(service: str, level: str = "INFO", fmt: str | None = None) -> None:
+    """Log one record per line to stderr: JSON with trace ids, or text (``LOG_FORMAT``).
+
+    ``trending up`` asks for text and prefixes each line with the service.
+    """
+    fmt = (fmt or os.environ.get("LOG_FORMAT") or "json").lower()
+    if fmt not in {"json", "text"}:
+        raise ValueError(f"LOG_FORMAT must be json or text, got {fmt!r}")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(service)
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     )
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # aiokafka narrates every group join at INFO; keep it for warnings.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -8,6 +8,8 @@ real infrastructure needs no code change. A service's own knobs carry its prefix
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -71,6 +73,11 @@ class CommonSettings(BaseSettings):
         description="share of message traces recorded by OpenTelemetry",
     )
     log_level: str = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        validation_alias=_env("LOG_FORMAT"),
+        description="json: one object per line with trace ids; text: for people (trending up)",
+    )
     bind_host: str = Field(
         default="127.0.0.1",
         validation_alias=_env("BIND_HOST"),
