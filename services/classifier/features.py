@@ -10,8 +10,10 @@ arrays per block in an ``.npz`` (no pickle), plus the parameters as JSON.
 
 Each block is TF-IDF as usual: sublinear term frequency, smoothed idf, unit L2 rows.
 Blocks: word 1–2-grams of title + overview, words of the title alone (its own idf, so a
-word in a title weighs apart from the same word in an overview), optionally character
-2–5-grams inside words (better on rare words and non-Latin scripts, but ≈4× slower).
+word in a title weighs apart from the same word in an overview), the character n-grams at
+each word's edges (its first 4 and 6 and last 3 characters: ``affixes``), and optionally
+every character 2–5-gram inside words (better on rare words and non-Latin scripts, but
+≈4× slower than all the other blocks together).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ FEATURES_CONFIG = "features.json"
 BUCKET_BITS = 22  # 4M buckets: few collisions among the ~10⁵–10⁶ n-grams of a corpus
 MAX_CHARS = 2000  # longer texts are cut: their tail adds little and costs linearly
 CHUNK = 4096  # titles hashed at once: bounds memory on large batches
+PREFIXES = (4, 6)  # the affix block: each word's first 4 and 6 characters…
+SUFFIXES = (3,)  # …and its last 3
 
 _PRIME = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
 _PRIME_INVERSE = np.uint64(pow(0x100000001B3, -1, 1 << 64))
@@ -53,7 +57,7 @@ CSR: TypeAlias = sparse.csr_matrix
 
 @dataclass(frozen=True)
 class FeatureParams:
-    """How many n-grams each block keeps; ``char_max_features=0`` leaves characters out."""
+    """How many n-grams each block keeps; ``…_max_features=0`` leaves a block out."""
 
     word_max_features: int = 50_000
     word_min_df: int = 2
@@ -61,6 +65,8 @@ class FeatureParams:
     title_min_df: int = 2
     char_max_features: int = 0
     char_min_df: int = 3
+    affix_max_features: int = 0  # >0 adds the affix block
+    affix_min_df: int = 2
 
 
 @dataclass(frozen=True)
@@ -72,10 +78,11 @@ class _Codes:
     inverse: U64  # P^-i
     bounds: I64  # where each text starts in ``codes``
     n_docs: int
+    docs: I64  # the text of each position: a lookup, 3× cheaper than searching ``bounds``
 
     def doc(self, positions: I64) -> I64:
         """Return the text of the word character at each position."""
-        found: I64 = np.searchsorted(self.bounds, positions, side="right") - 1
+        found: I64 = self.docs[positions]
         return found
 
 
@@ -121,7 +128,8 @@ def _codes(texts: Sequence[str]) -> _Codes:
     powers, inverse = _powers(1 << max(size, 1).bit_length())
     prefix = np.zeros(size + 1, dtype=np.uint64)
     np.cumsum(codes * powers[:size], out=prefix[1:])
-    return _Codes(codes, prefix, inverse[:size], bounds, len(texts))
+    docs = np.repeat(np.arange(len(texts)), np.diff(np.append(bounds, size)))
+    return _Codes(codes, prefix, inverse[:size], bounds, len(texts), docs)
 
 
 @functools.lru_cache(maxsize=2)
@@ -153,6 +161,31 @@ def word_ngrams(batch: _Codes, bigrams: bool = True) -> tuple[U64, I64]:
     return np.concatenate([words, pairs[same]]), np.concatenate([doc, doc[:-1][same]])
 
 
+def affixes(
+    batch: _Codes, prefixes: Sequence[int] = PREFIXES, suffixes: Sequence[int] = SUFFIXES
+) -> tuple[U64, I64]:
+    """Return the hash and text index of each word's first and last few characters.
+
+    The character n-grams that sit at a word's edges (``murder``, ``murderous`` and
+    ``murders`` share ``murd`` and ``murder``; ``-ess``, ``-ist`` and ``-ing`` tell their own
+    story): a few per word, where ``char_ngrams`` makes a dozen, so the block costs about
+    what the words cost. A word shorter than a length gives itself.
+    """
+    space = batch.codes == _SPACE
+    start = np.flatnonzero(space[:-1] & ~space[1:]) + 1
+    stop = np.flatnonzero(~space[:-1] & space[1:]) + 1
+    doc = batch.doc(start)
+    hashes = [
+        _segments(batch, start, np.minimum(stop, start + n)) ^ np.uint64(n << 8) for n in prefixes
+    ]
+    hashes += [
+        _segments(batch, np.maximum(start, stop - n), stop) ^ np.uint64(n << 16) for n in suffixes
+    ]
+    if not hashes:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(hashes), np.tile(doc, len(hashes))
+
+
 def char_ngrams(batch: _Codes, low: int = 2, high: int = 5) -> tuple[U64, I64]:
     """Return the hash and text index of every character n-gram inside a space-padded word.
 
@@ -182,6 +215,25 @@ def char_ngrams(batch: _Codes, low: int = 2, high: int = 5) -> tuple[U64, I64]:
     if not hashes:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     return np.concatenate(hashes), np.concatenate(docs)
+
+
+def _radix_sort(keys: I64, top: int) -> I64:
+    """Return ``keys`` (each in [0, ``top``)) sorted: a stable sort per 16 bits, lowest first.
+
+    numpy sorts 16-bit integers by radix, in linear time: two such passes over the
+    (text, column) keys of a batch cost a third of ``np.unique`` on them (the sort that
+    dominates a character block, ~10⁶ n-grams per 1,000 titles).
+    """
+    if top <= 1 << 16:
+        return np.sort(keys.astype(np.uint16), kind="stable").astype(np.int64)
+    order = np.argsort(keys.astype(np.uint16), kind="stable")  # astype keeps the low 16 bits
+    shift = 16
+    while top > 1 << shift:
+        digit = (keys[order] >> shift).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    ordered: I64 = keys[order]
+    return ordered
 
 
 def _buckets(hashes: U64) -> I64:
@@ -226,10 +278,13 @@ class HashedTfidf:
         """Return the (texts × columns) TF-IDF matrix of these n-grams."""
         column = self._column[_buckets(hashes)]
         known = column >= 0
-        # one sort of (text, column) keys counts every term and orders the rows: about 3×
-        # faster than scipy's coordinate-to-CSR conversion, which does the same and checks
-        cells, counts = np.unique(doc[known] * self.size + column[known], return_counts=True)
-        rows, columns = np.divmod(cells, max(self.size, 1))
+        width = max(self.size, 1)
+        # one sort of (text, column) keys counts every term and orders the rows: faster
+        # than scipy's coordinate-to-CSR conversion, which does the same and checks
+        keys = _radix_sort(doc[known] * width + column[known], n_docs * width)
+        starts = np.flatnonzero(np.diff(keys, prepend=-1))  # keys are ≥ 0: the first starts
+        counts = np.diff(starts, append=len(keys))
+        rows, columns = np.divmod(keys[starts], width)
         values = (1 + np.log(counts)) * self.idf[columns]  # sublinear: 5 mentions ≠ 5× evidence
         norms = np.sqrt(np.bincount(rows, weights=values**2, minlength=n_docs))
         values /= norms[rows]  # a row with a value has a norm above 0
@@ -274,11 +329,16 @@ def _text(title: TitleText) -> str:
     return f"{title.title} {title.overview}"
 
 
-def _block_ngrams(name: str, titles: Sequence[TitleText]) -> tuple[U64, I64]:
+def _block_ngrams(
+    name: str, titles: Sequence[TitleText], text: _Codes | None = None
+) -> tuple[U64, I64]:
+    """Return the n-grams of one block; ``text``: the titles' ``_codes`` of ``_text``, if made."""
     if name == "title_words":
         return word_ngrams(_codes([t.title for t in titles]), bigrams=False)
-    batch = _codes([_text(t) for t in titles])
-    return word_ngrams(batch) if name == "text_words" else char_ngrams(batch)
+    batch = text if text is not None else _codes([_text(t) for t in titles])
+    if name == "text_words":
+        return word_ngrams(batch)
+    return affixes(batch) if name == "text_affixes" else char_ngrams(batch)
 
 
 class TitleFeaturiser:
@@ -304,6 +364,8 @@ class TitleFeaturiser:
         }
         if params.char_max_features > 0:
             limits["text_chars"] = (params.char_min_df, params.char_max_features)
+        if params.affix_max_features > 0:
+            limits["text_affixes"] = (params.affix_min_df, params.affix_max_features)
         return limits
 
     @classmethod
@@ -328,8 +390,9 @@ class TitleFeaturiser:
         parts: dict[str, list[CSR]] = {name: [] for name in self.slices}
         for i in range(0, max(len(titles), 1), CHUNK):
             part = titles[i : i + CHUNK]
+            text = _codes([_text(t) for t in part])  # shared by every block of the text
             for name, block in self.blocks.items():
-                parts[name].append(block.transform(*_block_ngrams(name, part), len(part)))
+                parts[name].append(block.transform(*_block_ngrams(name, part, text), len(part)))
             parts["meta"].append(sparse.csr_matrix(_meta(part)))
         return {
             name: chunks[0] if len(chunks) == 1 else sparse.vstack(chunks, format="csr")

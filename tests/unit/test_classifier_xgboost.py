@@ -6,6 +6,7 @@ second or two); the model under test is trained once per module.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -120,6 +121,24 @@ def test_save_then_load_gives_the_same_probabilities(
     assert Manifest.read(tmp_path).params == {"test": True}
 
 
+def test_the_affix_block_and_its_scorers_are_trained_and_saved(
+    model: XGBoostGenreModel, tmp_path: Path
+) -> None:
+    assert "text_affixes" in model.featuriser.blocks
+    assert {"affixes_logistic", "affixes_bayes"} <= {s.name for s in model.scorers}
+    model.save(tmp_path, _manifest(model))
+    config = tmp_path / "xgboost.json"
+    saved = json.loads(config.read_text())
+    for key in ("affix_max_features", "affix_min_df", "affix_logistic_c"):
+        del saved["params"][key]  # as a model saved before the block was written
+    config.write_text(json.dumps(saved))
+
+    loaded = XGBoostGenreModel.load(tmp_path)
+
+    assert loaded.params.affix_max_features == 0  # not the new default
+    np.testing.assert_array_equal(loaded.predict_proba(TEST.rows), model.predict_proba(TEST.rows))
+
+
 def test_an_empty_batch_gives_an_empty_matrix(model: XGBoostGenreModel) -> None:
     assert model.predict_proba([]).shape == (0, len(LABELS))
 
@@ -161,7 +180,14 @@ def test_one_multi_output_booster_round_trips(tmp_path: Path) -> None:
 
 # --- the featuriser ----------------------------------------------------------------------
 
-SMALL = FeatureParams(word_min_df=1, title_min_df=1, char_max_features=1000, char_min_df=1)
+SMALL = FeatureParams(
+    word_min_df=1,
+    title_min_df=1,
+    char_max_features=1000,
+    char_min_df=1,
+    affix_max_features=1000,
+    affix_min_df=1,
+)
 
 
 def test_words_and_adjacent_pairs_are_the_columns() -> None:
