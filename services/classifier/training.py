@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from services.classifier.artifact import GenreModel, Manifest
+from services.classifier.artifact import GenreModel, Manifest, decide
 from services.classifier.data import Dataset
 from services.classifier.datasets import DataCard, Split
 from services.classifier.evaluation import EvaluationReport, evaluate, write_plots
+from trendkit.data_profile import build_profile, write_profile
 
 log = logging.getLogger(__name__)
 Kind = Literal["xgboost", "bert", "ensemble"]
@@ -119,6 +120,7 @@ def run(
             metrics=metrics,
         ),
     )
+    write_reference_profile(model, splits, model_dir)
     report_dir = model_dir / REPORT_DIR
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
@@ -132,6 +134,44 @@ def run(
     )
     track(kind, used, metrics, report_dir)
     return TrainingRun(kind, model, report, model_dir, used, card)
+
+
+# Held-out rows whose model outputs make the drift reference; caps the extra inference.
+PROFILE_HELD_OUT_ROWS = 2000
+
+
+def write_reference_profile(
+    model: GenreModel, splits: Mapping[Split, Dataset], model_dir: Path
+) -> Path:
+    """Store a profile of the training data with the model: the drift service's reference.
+
+    Data features come from the train split. Model outputs (confidence, predicted genres)
+    come from the held-out val and test rows, since on its own training rows a model is
+    more confident than it will be in service. Format and binning: docs/drift.md.
+    """
+    train = splits["train"].rows
+    held_out = [*splits["val"].rows, *splits["test"].rows][:PROFILE_HELD_OUT_ROWS]
+    labels = list(model.labels)
+    proba = np.zeros((0, len(labels)))
+    if held_out:
+        proba = np.asarray(model.predict_proba(held_out), dtype=np.float64)
+    chosen = decide(proba.astype(np.float32), model.thresholds)
+    predicted = [[labels[j] for j in np.flatnonzero(row)] for row in chosen]
+    profile = build_profile(
+        numeric={
+            "overview_length": [len(r.overview) for r in train],
+            "confidence": proba.max(axis=1).tolist() if labels else [],
+        },
+        categorical={
+            "media_type": [r.media_type for r in train],
+            "title_genres": [list(r.genres) for r in train],
+            "llm_genres": [list(r.llm_genres) for r in train if r.llm_genres is not None],
+            "predicted_genres": predicted,
+        },
+        multi=("title_genres", "llm_genres", "predicted_genres"),
+        source={"kind": "training", "train_rows": len(train), "held_out_rows": len(held_out)},
+    )
+    return write_profile(model_dir, profile)
 
 
 def track(kind: str, params: Mapping[str, Any], metrics: Mapping[str, Any], plots: Path) -> None:

@@ -1,19 +1,22 @@
-"""Entry point: ``python -m services.drift`` (scheduled drift runs over Postgres)."""
+"""Entry point: ``python -m services.drift`` (a drift run every DRIFT_INTERVAL_MINUTES)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 
+from services.drift.metrics import DriftMetrics
 from services.drift.run import run_drift
 from services.drift.settings import DriftSettings
 from trendkit.db.database import Database
+from trendkit.objectstore import open_object_store
 from trendkit.runtime import add_metrics_route, configure_logging, prepare_database, serve
 
 SERVICE = "drift"
@@ -23,22 +26,25 @@ log = logging.getLogger(SERVICE)
 def create_app(settings: DriftSettings) -> FastAPI:
     """Wire the drift service: a schedule, /healthz and /metrics."""
     registry = CollectorRegistry()
-    psi_gauge = Gauge(
-        "trending_drift_psi", "Latest PSI per feature", ["feature"], registry=registry
-    )
+    metrics = DriftMetrics(registry)
     db = Database(settings.database_url, service=SERVICE)
+    store = open_object_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url)
 
     async def schedule() -> None:
         while True:
             try:
-                report = await run_drift(db, settings)
-                for feature, result in report["features"].items():
-                    if result["statistic"] is not None:
-                        psi_gauge.labels(feature).set(result["statistic"])
-                log.info("drift run: %s %s", report["verdict"], report["samples"])
+                done = await run_drift(db, store, settings)
+                metrics.observe(done.report, time.time())
+                log.info(
+                    "drift run %s: %s (drifted: %s) %s",
+                    done.id,
+                    done.verdict or "not enough data",
+                    ", ".join(done.report["drifted"]) or "none",
+                    done.report_uri,
+                )
             except Exception:
                 log.exception("drift run failed; next run as scheduled")
-            await asyncio.sleep(settings.interval_seconds)
+            await asyncio.sleep(settings.interval_minutes * 60)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +57,7 @@ def create_app(settings: DriftSettings) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await store.close()
             await db.close()
 
     app = FastAPI(title="Trending Now drift", lifespan=lifespan)
