@@ -7,7 +7,8 @@
 //   "delta"     the server's delta message ({seq, upserts, removals})
 //   "heartbeat" {seq, at}
 //   "error"     {message} — the server rejected something we sent
-// TrendStore applies snapshot/delta messages to a Map title_id → item.
+// TrendStore applies snapshot/delta messages to a Map title_id → item. The fetch* functions
+// read the REST api (titles, their history, the ranking at a past time).
 // Nothing here touches the DOM, so check.mjs can exercise it under node.
 
 /** Return the websocket URL of the trends stream for a page location. */
@@ -124,6 +125,11 @@ export class TrendsClient extends Emitter {
     this.subscription = { ...this.subscription, ...changes, type: "subscribe" };
     if (this.state === "live") this.#sendSubscribe();
     return this;
+  }
+
+  /** Ask the server again for the current subscription: a fresh snapshot follows. */
+  resubscribe() {
+    return this.subscribe({});
   }
 
   /** Reconnect now if we are waiting out a backoff (e.g. the network came back). */
@@ -248,12 +254,62 @@ export class TrendStore {
   }
 }
 
+/** An HTTP error from the api: `status` is the HTTP status (0 when the server is unreachable). */
+export class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/** GET a JSON document from the api, or throw an ApiError that says what went wrong. */
+export async function getJson(path, { fetchImpl = globalThis.fetch, signal } = {}) {
+  let response;
+  try {
+    response = await fetchImpl(path, { signal, headers: { accept: "application/json" } });
+  } catch (error) {
+    if (error?.name === "AbortError") throw error;
+    throw new ApiError(`the server cannot be reached (GET ${path.split("?")[0]})`);
+  }
+  if (!response.ok) {
+    const what = response.status === 404 ? "not found" : `HTTP ${response.status}`;
+    throw new ApiError(`GET ${path.split("?")[0]}: ${what}`, response.status);
+  }
+  return response.json();
+}
+
 /** Fetch one window's ranking over REST (for scripts and first paint without a socket). */
-export async function fetchTrends({ window = "day", limit = 50, mediaType = "", genres = [] } = {}) {
+export function fetchTrends({ window = "day", limit = 50, mediaType = "", genres = [] } = {}, options) {
   const params = new URLSearchParams({ window, limit: String(limit) });
   if (mediaType) params.set("media_type", mediaType);
   for (const genre of genres) params.append("genre", genre);
-  const response = await fetch(`/api/trends?${params}`);
-  if (!response.ok) throw new Error(`GET /api/trends: HTTP ${response.status}`);
-  return response.json();
+  return getJson(`/api/trends?${params}`, options);
+}
+
+/** Fetch one title: its facts, enrichment, model-vs-LLM genres and current scores. */
+export function fetchTitle(titleId, options) {
+  return getJson(`/api/titles/${encodeURIComponent(titleId)}`, options);
+}
+
+/** Fetch a title's score history in one window since a Date: {title_id, window, points}. */
+export function fetchHistory(titleId, { window = "day", since } = {}, options) {
+  const params = new URLSearchParams({ window });
+  if (since) params.set("since", since.toISOString());
+  return getJson(`/api/titles/${encodeURIComponent(titleId)}/history?${params}`, options);
+}
+
+/**
+ * Fetch the ranking of one window as it was at a Date: {window, at, count, items}.
+ * The media type and genres are sent so the server can filter before the limit; callers
+ * filter again (matchesView) in case a server ignores them.
+ */
+export function fetchTrendsAt(
+  { time, window = "day", limit = 50, mediaType = "", genres = [] } = {},
+  options,
+) {
+  const params = new URLSearchParams({ time: time.toISOString(), window, limit: String(limit) });
+  if (mediaType) params.set("media_type", mediaType);
+  for (const genre of genres) params.append("genre", genre);
+  return getJson(`/api/trends/at?${params}`, options);
 }

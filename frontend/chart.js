@@ -7,99 +7,15 @@
 // that changes score moves and grows or shrinks in place instead of blinking. Radius is
 // proportional to sqrt(score), so area is proportional to score. Server text is only ever
 // set with .text().
+//
+// Keyboard: the bubbles are one tab stop (roving tabindex); arrow keys move to the nearest
+// bubble that way, Home/End to the first/last by rank, Enter or Space selects. With
+// reducedMotion(true) nothing animates: the layout is computed at once and drawn final.
+
+import { nearestInDirection } from "./geometry.js";
+import { bubbleLabel, genreColour, isDark, primaryGenre, rankChange, wrapLines } from "./labels.js";
 
 const d3 = globalThis.d3;
-
-// Stable colours for the genres TMDb uses (movie and TV names), so a genre keeps its
-// colour across reloads; anything else is hashed into a spare palette.
-const GENRE_COLOURS = {
-  action: "#ff6b6b",
-  "action & adventure": "#ff6b6b",
-  adventure: "#ff922b",
-  animation: "#ffd43b",
-  comedy: "#a9e34b",
-  crime: "#e599f7",
-  documentary: "#20c997",
-  drama: "#4dabf7",
-  family: "#ffc078",
-  kids: "#ffc078",
-  fantasy: "#b197fc",
-  history: "#d9a066",
-  horror: "#c2255c",
-  music: "#faa2c1",
-  mystery: "#7048e8",
-  romance: "#f06595",
-  "science fiction": "#22b8cf",
-  "sci-fi & fantasy": "#22b8cf",
-  thriller: "#4263eb",
-  "tv movie": "#99e9f2",
-  war: "#74b816",
-  "war & politics": "#74b816",
-  western: "#e8590c",
-  reality: "#ffa8a8",
-  news: "#adb5bd",
-  soap: "#fcc2d7",
-  talk: "#63e6be",
-};
-const SPARE_COLOURS = ["#66d9e8", "#ffe066", "#c0eb75", "#eebefa", "#ffc9c9", "#91a7ff"];
-export const NO_GENRE = "Other";
-const NO_GENRE_COLOUR = "#868e96";
-
-/** Return the genre a title is coloured by: its first genre. */
-export function primaryGenre(item) {
-  return item.genres?.[0] ?? NO_GENRE;
-}
-
-/** Return the colour of a genre. */
-export function genreColour(genre) {
-  if (!genre || genre === NO_GENRE) return NO_GENRE_COLOUR;
-  const known = GENRE_COLOURS[genre.toLowerCase()];
-  if (known) return known;
-  let hash = 0;
-  for (const ch of genre) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return SPARE_COLOURS[hash % SPARE_COLOURS.length];
-}
-
-/** Return whether labels on this colour should be light (the colour is dark). */
-export function isDark(colour) {
-  const { r, g, b } = d3.rgb(colour);
-  // Relative luminance (sRGB, approximated): below ~0.4 dark text loses contrast.
-  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 < 0.45;
-}
-
-/** Split a name into at most `maxLines` lines of about `maxChars`, with an ellipsis if cut. */
-export function wrapLines(name, maxChars, maxLines = 2) {
-  const words = name.split(/\s+/).filter(Boolean);
-  const lines = [];
-  let line = "";
-  for (const word of words) {
-    const candidate = line ? `${line} ${word}` : word;
-    if (candidate.length <= maxChars || !line) {
-      line = candidate;
-    } else {
-      lines.push(line);
-      line = word;
-    }
-  }
-  if (line) lines.push(line);
-  const kept = lines
-    .slice(0, maxLines)
-    .map((l) => (l.length > maxChars ? `${l.slice(0, Math.max(1, maxChars - 1))}…` : l));
-  if (lines.length > maxLines) {
-    const last = kept[maxLines - 1];
-    kept[maxLines - 1] = `${last.slice(0, Math.max(1, Math.min(last.length, maxChars - 1)))}…`;
-  }
-  return kept;
-}
-
-/** Return "▲ 3" / "▼ 2" / "new" / "" for a rank change (lower rank number = better). */
-export function rankChange(item) {
-  if (item.previous_rank == null) return { text: "new", direction: "new" };
-  const gained = item.previous_rank - item.rank;
-  if (gained > 0) return { text: `▲ ${gained}`, direction: "up" };
-  if (gained < 0) return { text: `▼ ${-gained}`, direction: "down" };
-  return { text: "", direction: "same" };
-}
 
 export function bubbleChart() {
   let width = 960;
@@ -110,6 +26,11 @@ export function bubbleChart() {
   let duration = 650;
   let tooltip = null;
   let highlighted = null;
+  let colourGenre = null; // colour by this genre where a title has it (the genre filter)
+  let reducedMotion = false;
+  let onSelect = () => {};
+  let focusId = null; // the bubble that holds the chart's one tab stop
+  let selectedId = null;
 
   const nodes = new Map(); // title_id → {id, item, x, y, vx, vy, r, target}
   let root = null; // the <svg>
@@ -143,7 +64,7 @@ export function bubbleChart() {
       .selectAll("svg.bubble-chart")
       .data([null])
       .join((enter) => {
-        const svg = enter.append("svg").attr("class", "bubble-chart").attr("role", "img");
+        const svg = enter.append("svg").attr("class", "bubble-chart").attr("focusable", "false");
         const shine = svg
           .append("defs")
           .append("radialGradient")
@@ -160,7 +81,9 @@ export function bubbleChart() {
       .attr("viewBox", [0, 0, width, height])
       .attr("width", width)
       .attr("height", height)
-      .attr("aria-label", `Bubble chart of ${items.length} trending titles`);
+      .attr("aria-label", `Bubble chart of ${items.length} trending titles`)
+      .attr("role", "group")
+      .attr("aria-roledescription", "bubble chart");
 
     const radius = radiusScale(items);
     const changed = new Set();
@@ -184,9 +107,11 @@ export function bubbleChart() {
       }
       node.item = item;
       node.target = radius(item.score);
+      if (reducedMotion) node.r = node.target;
     }
     for (const id of nodes.keys()) if (!seen.has(id)) nodes.delete(id);
     const list = [...nodes.values()].sort((a, b) => b.target - a.target);
+    const hadFocus = root.node().contains(document.activeElement);
 
     // Big bubbles are pulled harder towards the centre, so they settle in the middle;
     // the x pull is weaker on wide canvases so the cluster spreads to the canvas's shape.
@@ -201,8 +126,18 @@ export function bubbleChart() {
         d3.forceY(height / 2).strength((d) => 0.03 + 0.1 * (d.target / maxRadius)),
       )
       .nodes(list)
-      .alpha(Math.max(simulation.alpha(), 0.6))
-      .restart();
+      .alpha(Math.max(simulation.alpha(), 0.6));
+    if (reducedMotion) {
+      // No motion: run the layout to rest now and draw only where it ends.
+      simulation.stop();
+      const ticks = Math.ceil(Math.log(simulation.alphaMin()) / Math.log(1 - simulation.alphaDecay()));
+      for (let i = 0; i < ticks; i += 1) {
+        simulation.tick();
+        clamp(list);
+      }
+    } else {
+      simulation.restart();
+    }
 
     root
       .select("g.bubbles")
@@ -215,7 +150,84 @@ export function bubbleChart() {
       )
       .order()
       .call(updateBubbles, changed);
+    if (reducedMotion) ticked();
     applyHighlight();
+    applyFocus(hadFocus);
+  }
+
+  function clamp(list) {
+    for (const d of list) {
+      d.x = Math.max(d.r + 1, Math.min(width - d.r - 1, d.x));
+      d.y = Math.max(d.r + 1, Math.min(height - d.r - 1, d.y));
+    }
+  }
+
+  function colourOf(d) {
+    return genreColour(primaryGenre(d.item, colourGenre));
+  }
+
+  /** Keep exactly one bubble tabbable; move focus on if the focused bubble has gone. */
+  function applyFocus(hadFocus) {
+    const bubbles = root.select("g.bubbles").selectAll("g.bubble");
+    const ids = new Set(bubbles.data().map((d) => d.id));
+    if (!ids.has(focusId)) {
+      const best = d3.least(bubbles.data(), (d) => d.item.rank);
+      focusId = best?.id ?? null;
+      if (hadFocus && !root.node().contains(document.activeElement)) focusBubble(focusId);
+    }
+    bubbles.attr("tabindex", (d) => (d.id === focusId ? 0 : -1));
+    bubbles.classed("selected", (d) => d.id === selectedId);
+  }
+
+  function focusBubble(id) {
+    if (id == null || !root) return;
+    focusId = id;
+    const bubbles = root.select("g.bubbles").selectAll("g.bubble");
+    bubbles.attr("tabindex", (d) => (d.id === focusId ? 0 : -1));
+    bubbles.filter((d) => d.id === id).node()?.focus();
+  }
+
+  function onKey(event, d) {
+    const list = root.select("g.bubbles").selectAll("g.bubble").data();
+    const byRank = [...list].sort((a, b) => a.item.rank - b.item.rank);
+    let next = null;
+    switch (event.key) {
+      case "Enter":
+      case " ":
+        event.preventDefault();
+        select(d, event.currentTarget);
+        return;
+      case "Home":
+        next = byRank[0]?.id;
+        break;
+      case "End":
+        next = byRank.at(-1)?.id;
+        break;
+      case "ArrowRight":
+      case "ArrowLeft":
+      case "ArrowUp":
+      case "ArrowDown": {
+        next = nearestInDirection(d, list, event.key);
+        if (next == null) {
+          // Nothing further that way: step through the ranking instead, so every bubble
+          // can be reached with the arrows alone.
+          const i = byRank.findIndex((b) => b.id === d.id);
+          const step = event.key === "ArrowRight" || event.key === "ArrowDown" ? 1 : -1;
+          next = byRank[(i + step + byRank.length) % byRank.length]?.id;
+        }
+        break;
+      }
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (next != null && next !== d.id) focusBubble(next);
+  }
+
+  function select(d, element) {
+    selectedId = d.id;
+    root?.selectAll("g.bubble").classed("selected", (b) => b.id === selectedId);
+    onSelect(d.item, element);
   }
 
   function radiusScale(items) {
@@ -231,12 +243,17 @@ export function bubbleChart() {
       .append("g")
       .attr("class", "bubble")
       .attr("data-title-id", (d) => d.id)
-      .attr("tabindex", 0)
+      .attr("tabindex", -1)
+      .attr("role", "button")
+      .attr("aria-haspopup", "dialog")
       .attr("transform", (d) => `translate(${d.x},${d.y})`)
       .on("pointerenter focus", (event, d) => {
         d3.select(event.currentTarget).classed("hovered", true);
+        if (event.type === "focus") focusId = d.id;
         tooltip?.show(d.item, event);
       })
+      .on("click", (event, d) => select(d, event.currentTarget))
+      .on("keydown", (event, d) => onKey(event, d))
       .on("pointermove", (event) => tooltip?.move(event))
       .on("pointerleave blur", (event) => {
         d3.select(event.currentTarget).classed("hovered", false);
@@ -245,38 +262,37 @@ export function bubbleChart() {
     g.append("circle")
       .attr("class", "body")
       .attr("r", 0)
-      .attr("fill", (d) => genreColour(primaryGenre(d.item)))
-      .attr("stroke", (d) => d3.color(genreColour(primaryGenre(d.item))).brighter(0.8));
+      .attr("fill", colourOf)
+      .attr("stroke", (d) => d3.color(colourOf(d)).brighter(0.8));
     g.append("circle").attr("class", "shine").attr("r", 0).attr("fill", "url(#bubble-shine)");
     const label = g.append("text").attr("class", "label").attr("text-anchor", "middle");
     label.append("tspan").attr("class", "name");
     label.append("tspan").attr("class", "name");
     label.append("tspan").attr("class", "score");
     label.append("tspan").attr("class", "delta");
-    g.style("opacity", 0).transition().duration(duration).style("opacity", 1);
+    if (!reducedMotion) g.style("opacity", 0).transition().duration(duration).style("opacity", 1);
     return g;
   }
 
   function exitBubbles(exit) {
     // Stop counting it as a bubble right away (tests and the legend count .bubble).
     if (!exit.filter(".hovered").empty()) tooltip?.hide();
-    exit.classed("bubble", false).classed("bubble-exit", true).on(".", null);
+    exit.classed("bubble", false).classed("bubble-exit", true).on(".", null).attr("tabindex", null);
+    if (reducedMotion) return exit.remove();
     exit.transition().duration(duration).ease(d3.easeCubicIn).style("opacity", 0).remove();
     exit.selectAll("circle").transition().duration(duration).ease(d3.easeCubicIn).attr("r", 0);
     return exit;
   }
 
   function updateBubbles(selection, changed) {
-    selection.attr(
-      "aria-label",
-      (d) => `${d.item.title.name}: score ${Math.round(d.item.score)}, rank ${d.item.rank}`,
-    );
     selection
-      .select("circle.body")
-      .transition()
-      .duration(duration)
-      .attr("fill", (d) => genreColour(primaryGenre(d.item)))
-      .attr("stroke", (d) => d3.color(genreColour(primaryGenre(d.item))).brighter(0.8));
+      .attr("aria-label", (d) => bubbleLabel(d.item))
+      .attr("data-score", (d) => Math.round(d.item.score))
+      .attr("data-genre", (d) => primaryGenre(d.item, colourGenre));
+    const body = selection.select("circle.body");
+    (reducedMotion ? body : body.transition().duration(duration))
+      .attr("fill", colourOf)
+      .attr("stroke", (d) => d3.color(colourOf(d)).brighter(0.8));
     selection.each(function (d) {
       const g = d3.select(this);
       const r = d.target;
@@ -288,7 +304,7 @@ export function bubbleChart() {
       const label = g
         .select("text.label")
         .classed("visible", show)
-        .classed("on-dark", isDark(genreColour(primaryGenre(d.item))))
+        .classed("on-dark", isDark(colourOf(d)))
         .style("font-size", `${fontSize}px`);
       const top = -((lines.length - 1) * 1.05 + 0.9) / 2;
       label
@@ -306,7 +322,7 @@ export function bubbleChart() {
         .attr("dx", "0.35em")
         .attr("class", `delta ${change.direction}`)
         .text(show && change.direction !== "same" ? change.text : "");
-      if (changed.has(d.id)) pulse(g, d);
+      if (changed.has(d.id) && !reducedMotion) pulse(g, d);
     });
   }
 
@@ -314,7 +330,7 @@ export function bubbleChart() {
     g.insert("circle", "circle.body")
       .attr("class", "pulse")
       .attr("r", d.r)
-      .attr("stroke", genreColour(primaryGenre(d.item)))
+      .attr("stroke", colourOf(d))
       .style("opacity", 0.9)
       .transition()
       .duration(1100)
@@ -349,7 +365,7 @@ export function bubbleChart() {
     if (!root) return;
     root
       .selectAll("g.bubble")
-      .classed("dimmed", (d) => highlighted !== null && primaryGenre(d.item) !== highlighted);
+      .classed("dimmed", (d) => highlighted !== null && primaryGenre(d.item, colourGenre) !== highlighted);
   }
 
   chart.width = function (value) {
@@ -374,6 +390,30 @@ export function bubbleChart() {
   chart.tooltip = function (value) {
     return arguments.length ? ((tooltip = value), chart) : tooltip;
   };
+  /** Colour titles that have `genre` by it, whatever their first genre (null: first genre). */
+  chart.colourGenre = function (value) {
+    return arguments.length ? ((colourGenre = value || null), chart) : colourGenre;
+  };
+  /** Draw final states at once, without transitions or a moving layout. */
+  chart.reducedMotion = function (value) {
+    return arguments.length ? ((reducedMotion = Boolean(value)), chart) : reducedMotion;
+  };
+  /** Called with (item, element) when a bubble is clicked or Enter/Space is pressed on it. */
+  chart.onSelect = function (value) {
+    return arguments.length ? ((onSelect = value), chart) : onSelect;
+  };
+  /** Mark a title as the one whose details are open (null: none). */
+  chart.selected = function (value) {
+    if (!arguments.length) return selectedId;
+    selectedId = value;
+    root?.selectAll("g.bubble").classed("selected", (d) => d.id === selectedId);
+    return chart;
+  };
+  /** Focus a title's bubble (for returning focus when the detail panel closes). */
+  chart.focus = function (id) {
+    focusBubble(id);
+    return chart;
+  };
   /** Dim every bubble whose genre is not `genre` (null: none dimmed). */
   chart.highlight = function (genre) {
     if (!arguments.length) return highlighted;
@@ -382,46 +422,4 @@ export function bubbleChart() {
     return chart;
   };
   return chart;
-}
-
-/** A colour legend: d3.select(el).datum(items).call(genreLegend()). */
-export function genreLegend() {
-  let onHover = () => {};
-
-  function legend(selection) {
-    selection.each(function (items) {
-      const counts = d3
-        .rollups(items ?? [], (v) => v.length, primaryGenre)
-        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-      d3.select(this)
-        .selectAll("ul")
-        .data([null])
-        .join("ul")
-        .attr("class", "legend-list")
-        .selectAll("li")
-        .data(counts, (d) => d[0])
-        .join((enter) => {
-          const li = enter.append("li").attr("tabindex", 0);
-          li.append("span").attr("class", "swatch");
-          li.append("span").attr("class", "genre");
-          li.append("span").attr("class", "count");
-          li.on("pointerenter focus", (_, d) => onHover(d[0])).on("pointerleave blur", () => onHover(null));
-          return li;
-        })
-        .call((li) =>
-          li
-            .select(".swatch")
-            .style("background", (d) => genreColour(d[0]))
-            .style("color", (d) => genreColour(d[0])),
-        )
-        .call((li) => li.select(".genre").text((d) => d[0]))
-        .call((li) => li.select(".count").text((d) => d[1]));
-    });
-  }
-
-  /** Called with a genre on hover, null on leave. */
-  legend.onHover = function (value) {
-    return arguments.length ? ((onHover = value), legend) : onHover;
-  };
-  return legend;
 }

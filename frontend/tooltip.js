@@ -2,19 +2,16 @@
 // vibe tags, and why it is trending. Built with d3 and .text() only: server strings never
 // become markup.
 
-import { genreColour, primaryGenre, rankChange } from "./chart.js";
+import { sourceName, whyTrending } from "./explain.js";
+import { genreColour, primaryGenre, rankChange } from "./labels.js";
 
 const d3 = globalThis.d3;
 const MEDIA = { movie: "Movie", tv: "TV series" };
 const GAP = 18;
 
-function sourceLabel(name) {
-  return name.replace(/[_-]+/g, " ");
-}
-
-function fill(card, item) {
+function fill(card, item, colourGenre) {
   card.selectAll("*").remove();
-  card.style("--accent", genreColour(primaryGenre(item)));
+  card.style("--accent", genreColour(primaryGenre(item, colourGenre)));
 
   const head = card.append("div").attr("class", "tt-head");
   const poster = item.title.poster_url;
@@ -61,11 +58,10 @@ function fill(card, item) {
       .attr("class", "tt-tag")
       .text((d) => d);
   }
-  if (item.explanation) {
-    const why = card.append("div").attr("class", "tt-why");
-    why.append("div").attr("class", "tt-why-label").text("Why it's trending");
-    why.append("p").text(item.explanation);
-  }
+  const why = card.append("div").attr("class", "tt-why");
+  why.append("div").attr("class", "tt-why-label").text("Why it's trending");
+  why.append("p").attr("class", "tt-why-words").text(whyTrending(item));
+  if (item.explanation) why.append("p").attr("class", "tt-why-detail").text(item.explanation);
   const sources = Object.entries(item.components?.sources ?? {})
     .sort((a, b) => b[1] - a[1])
     .slice(0, 4);
@@ -81,7 +77,7 @@ function fill(card, item) {
     rows
       .append("span")
       .attr("class", "tt-source-name")
-      .text((d) => sourceLabel(d[0]));
+      .text((d) => sourceName(d[0]));
     rows
       .append("span")
       .attr("class", "tt-bar")
@@ -99,6 +95,7 @@ export function createTooltip(element) {
   const card = d3.select(element).attr("role", "tooltip").classed("visible", false);
   let lastEvent = null;
   let currentId = null;
+  let colourGenre = null;
 
   function place(event) {
     if (!event) return;
@@ -123,7 +120,7 @@ export function createTooltip(element) {
   return {
     show(item, event) {
       currentId = item.title_id;
-      fill(card, item);
+      fill(card, item, colourGenre);
       card.classed("visible", true);
       place(event);
     },
@@ -142,9 +139,13 @@ export function createTooltip(element) {
     /** Redraw the card with fresh data for the title it shows (a live update arrived). */
     refresh(item) {
       if (currentId !== null && item.title_id === currentId) {
-        fill(card, item);
+        fill(card, item, colourGenre);
         place(lastEvent);
       }
+    },
+    /** Colour the card by this genre where the title has it (the genre filter). */
+    colourGenre(genre) {
+      colourGenre = genre || null;
     },
   };
 }
