@@ -100,8 +100,18 @@ def add_metrics_route(app: FastAPI, registry: CollectorRegistry) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def serve(app: Any, *, service: str, settings: CommonSettings, port: int | None = None) -> None:
-    """Serve an ASGI app (a service's FastStream shell or FastAPI app) until SIGINT/SIGTERM."""
+def serve(
+    app: Any,
+    *,
+    service: str,
+    settings: CommonSettings,
+    port: int | None = None,
+    **uvicorn_options: Any,
+) -> None:
+    """Serve an ASGI app (a service's FastStream shell or FastAPI app) until SIGINT/SIGTERM.
+
+    ``uvicorn_options`` go to uvicorn as they are (the api sets its websocket options).
+    """
     # Everything built at start-up lives for the whole process: take it out of the
     # collector's reach, and collect the old generation less often. A full collection
     # walks every live object and, with thousands of titles in memory, stalled batches
@@ -116,4 +126,5 @@ def serve(app: Any, *, service: str, settings: CommonSettings, port: int | None 
         access_log=False,
         # The service's own logging config stays in force.
         log_config=None,
+        **uvicorn_options,
     )

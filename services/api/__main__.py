@@ -33,7 +33,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     registry = CollectorRegistry()
     broker = make_broker(settings, service=SERVICE, registry=registry)
     db = Database(settings.database_url, service=SERVICE)
-    hub = TrendHub()
+    hub = TrendHub.from_settings(settings)
     registry.register(HubCollector(hub))
     # Every replica must see every score, so each one is its own consumer group and
     # starts from what is new; what came before is in Postgres (current_scores).
@@ -89,7 +89,13 @@ def main() -> None:
     """Serve the api until stopped."""
     settings = ApiSettings()
     configure_logging(SERVICE, settings.log_level)
-    serve(create_app(settings), service=SERVICE, settings=settings, port=settings.port)
+    serve(
+        create_app(settings),
+        service=SERVICE,
+        settings=settings,
+        port=settings.port,
+        **settings.websocket_options(),
+    )
 
 
 if __name__ == "__main__":

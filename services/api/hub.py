@@ -23,8 +23,12 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from trendkit.contracts import WINDOWS, MediaType, TrendScored, Window, now_utc
+
+if TYPE_CHECKING:
+    from services.api.settings import ApiSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +40,38 @@ DEFAULT_MAX_TITLES_PER_WINDOW = 2000
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """What a client watches: one window, optional genre/media filters, the top ``limit``."""
+    """What a client watches: one window, optional filters, the top ``limit`` that pass.
+
+    Equal subscriptions are one view: the hub computes and encodes it once per flush for
+    every client that holds it, so this is frozen and hashable.
+    """
 
     window: Window = "day"
     genres: frozenset[str] = frozenset()
     media_types: frozenset[MediaType] = frozenset()
     limit: int = 50
+    sources: frozenset[str] = frozenset()
+    min_score: float = 0.0
 
     def __post_init__(self) -> None:
-        # Genres compare case-insensitively; fold once here, not per item per flush.
+        # Genres and sources compare case-insensitively; fold once here, not per item.
         object.__setattr__(self, "genres", frozenset(g.casefold() for g in self.genres))
+        object.__setattr__(self, "sources", frozenset(s.casefold() for s in self.sources))
         if self.limit < 1:
             raise ValueError(f"limit must be at least 1, got {self.limit}")
 
+    @property
+    def filtered(self) -> bool:
+        """Say whether any filter is set (without one, the view is a plain prefix)."""
+        return bool(self.genres or self.media_types or self.sources or self.min_score > 0)
+
     def matches(self, item: TrendScored) -> bool:
-        """Return whether an item passes the genre and media-type filters."""
+        """Return whether an item passes every filter (each one unset passes everything)."""
         if self.media_types and item.title.media_type not in self.media_types:
+            return False
+        if item.score < self.min_score:
+            return False
+        if self.sources and not any(s.casefold() in self.sources for s in item.components.sources):
             return False
         return not self.genres or any(g.casefold() in self.genres for g in item.genres)
 
@@ -80,6 +100,12 @@ class HubStats:
     deltas_sent: int = 0
     backlogs_dropped: int = 0
     encodes: int = 0
+    errors_sent: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
+
+    def refused(self, kind: str) -> None:
+        """Count a connection the server closed, by why (too_big, rate_limited…)."""
+        self.refusals[kind] = self.refusals.get(kind, 0) + 1
 
 
 def _rank_key(item: TrendScored) -> tuple[int, float, str]:
@@ -117,6 +143,15 @@ class TrendHub:
         self._item_json: dict[tuple[str, str], tuple[TrendScored, str]] = {}
         self._task: asyncio.Task[None] | None = None
 
+    @classmethod
+    def from_settings(cls, settings: ApiSettings) -> TrendHub:
+        """Build a hub with the flush, heartbeat and queue sizes an operator configured."""
+        return cls(
+            flush_interval=settings.ws_flush_interval_s,
+            heartbeat_interval=settings.ws_heartbeat_interval_s,
+            queue_size=settings.ws_queue_size,
+        )
+
     # --- state ------------------------------------------------------------------------
 
     def apply(self, events: Sequence[TrendScored]) -> None:
@@ -146,9 +181,20 @@ class TrendHub:
         genres: Iterable[str] = (),
         media_types: Iterable[MediaType] = (),
         limit: int = 50,
+        sources: Iterable[str] = (),
+        min_score: float = 0.0,
     ) -> list[TrendScored]:
         """Return the top ``limit`` items of a window that pass the filters, by rank."""
-        return self._view(Subscription(window, frozenset(genres), frozenset(media_types), limit))
+        return self._view(
+            Subscription(
+                window,
+                frozenset(genres),
+                frozenset(media_types),
+                limit,
+                frozenset(sources),
+                min_score,
+            )
+        )
 
     def title_counts(self) -> dict[Window, int]:
         """Return how many titles each window holds."""
@@ -163,7 +209,7 @@ class TrendHub:
 
     def _view(self, sub: Subscription) -> list[TrendScored]:
         ordered = self._sorted_window(sub.window)
-        if not sub.genres and not sub.media_types:
+        if not sub.filtered:
             return ordered[: sub.limit]
         return list(itertools.islice((i for i in ordered if sub.matches(i)), sub.limit))
 
@@ -200,9 +246,12 @@ class TrendHub:
         client.sent = {}
         client.needs_snapshot = True
 
-    def send_error(self, client: Client, message: str) -> None:
-        """Queue an error message for one client (e.g. a bad subscribe)."""
-        self._enqueue(client, json.dumps({"type": "error", "message": message}))
+    def send_error(
+        self, client: Client, message: str, *, code: str | None = None, field: str | None = None
+    ) -> None:
+        """Queue an error for one client (a bad subscribe); it goes out in order with the rest."""
+        self._enqueue(client, error_text(message, code=code, field=field))
+        self.stats.errors_sent += 1
 
     # --- fan-out ----------------------------------------------------------------------
 
@@ -210,7 +259,7 @@ class TrendHub:
         """Send each affected client one snapshot or delta; return how many were queued."""
         if not self._dirty and not any(c.needs_snapshot for c in self._clients.values()):
             return 0
-        batch = _Flush(self, self._next_seq())
+        batch = _Flush(self, self._next_seq(), self._now_text())
         queued = 0
         for client in self._clients.values():
             sub = client.subscription
@@ -243,8 +292,7 @@ class TrendHub:
     def heartbeat(self) -> None:
         """Queue a heartbeat for every client (lets clients detect a dead connection)."""
         seq = self._next_seq()
-        at = self._clock().isoformat().replace("+00:00", "Z")
-        text = json.dumps({"type": "heartbeat", "seq": seq, "at": at})
+        text = json.dumps({"type": "heartbeat", "seq": seq, "at": self._now_text()})
         for client in self._clients.values():
             client.last_seq = seq
             self._enqueue(client, text)
@@ -253,8 +301,12 @@ class TrendHub:
         """Flush every ``flush_interval`` and send heartbeats, until cancelled."""
         loop = asyncio.get_running_loop()
         next_heartbeat = loop.time() + self.heartbeat_interval
+        next_flush = loop.time()
         while True:
-            await asyncio.sleep(self.flush_interval)
+            # Flush on a fixed beat, not "interval after the last flush ended": with a
+            # thousand clients the sends take a while, and the pace must not drift.
+            next_flush = max(next_flush + self.flush_interval, loop.time())
+            await asyncio.sleep(next_flush - loop.time())
             try:
                 self.flush()
                 if loop.time() >= next_heartbeat:
@@ -286,6 +338,9 @@ class TrendHub:
         self._seq += 1
         return self._seq
 
+    def _now_text(self) -> str:
+        return self._clock().isoformat().replace("+00:00", "Z")
+
     def _item_text(self, item: TrendScored) -> str:
         key = (item.window, item.title_id)
         cached = self._item_json.get(key)
@@ -299,15 +354,19 @@ class TrendHub:
     def _items_text(self, items: Iterable[TrendScored]) -> str:
         return "[" + ",".join(self._item_text(i) for i in items) + "]"
 
-    def _snapshot_text(self, seq: int, window: Window, items: list[TrendScored]) -> str:
+    # ``at`` is when the flush built the message: clients (and bench/api_fanout) can tell
+    # how long fan-out and the network took.
+    def _snapshot_text(self, seq: int, at: str, window: Window, items: list[TrendScored]) -> str:
         return (
-            f'{{"type":"snapshot","seq":{seq},"window":{json.dumps(window)},'
+            f'{{"type":"snapshot","seq":{seq},"at":"{at}","window":{json.dumps(window)},'
             f'"items":{self._items_text(items)}}}'
         )
 
-    def _delta_text(self, seq: int, upserts: list[TrendScored], removals: list[str]) -> str:
+    def _delta_text(
+        self, seq: int, at: str, upserts: list[TrendScored], removals: list[str]
+    ) -> str:
         return (
-            f'{{"type":"delta","seq":{seq},"upserts":{self._items_text(upserts)},'
+            f'{{"type":"delta","seq":{seq},"at":"{at}","upserts":{self._items_text(upserts)},'
             f'"removals":{json.dumps(removals)}}}'
         )
 
@@ -340,9 +399,10 @@ class TrendHub:
 class _Flush:
     """What one flush computes once and shares: views, diffs and encoded messages."""
 
-    def __init__(self, hub: TrendHub, seq: int) -> None:
+    def __init__(self, hub: TrendHub, seq: int, at: str) -> None:
         self.hub = hub
         self.seq = seq
+        self.at = at
         self._views: dict[Subscription, tuple[list[TrendScored], dict[str, TrendScored]]] = {}
         self._diffs: dict[tuple[Subscription, int], tuple[dict[str, TrendScored], str | None]] = {}
         self._texts: dict[object, str] = {}
@@ -361,7 +421,7 @@ class _Flush:
         key = ("snapshot", sub.window, tuple(map(id, items)))
         text = self._texts.get(key)
         if text is None:
-            text = self._texts[key] = self.hub._snapshot_text(self.seq, sub.window, items)
+            text = self._texts[key] = self.hub._snapshot_text(self.seq, self.at, sub.window, items)
         return text
 
     def delta(self, sub: Subscription, sent: dict[str, TrendScored]) -> str | None:
@@ -379,9 +439,22 @@ class _Flush:
             text_key = ("delta", tuple(map(id, upserts)), tuple(removals))
             text = self._texts.get(text_key)
             if text is None:
-                text = self._texts[text_key] = self.hub._delta_text(self.seq, upserts, removals)
+                text = self._texts[text_key] = self.hub._delta_text(
+                    self.seq, self.at, upserts, removals
+                )
         self._diffs[key] = (sent, text)
         return text
+
+
+def error_text(message: str, *, code: str | None = None, field: str | None = None) -> str:
+    """Encode an ``error`` message; ``code`` and ``field`` are left out when unknown."""
+    body: dict[str, str] = {"type": "error"}
+    if code is not None:
+        body["code"] = code
+    if field is not None:
+        body["field"] = field
+    body["message"] = message
+    return json.dumps(body)
 
 
 def _changed(sent: TrendScored | None, current: TrendScored) -> bool:

@@ -39,6 +39,20 @@ class HubCollector(Collector):
             value=stats.messages_enqueued,
         )
         yield CounterMetricFamily(
+            "trending_ws_errors_sent",
+            "Client messages answered with an error (bad field, binary frame, over the rate)",
+            value=stats.errors_sent,
+        )
+        refusals = CounterMetricFamily(
+            "trending_ws_refusals",
+            "Connections the server closed: too_big (1009), rate_limited or "
+            "too_many_connections (1008)",
+            labels=["reason"],
+        )
+        for kind, count in sorted(stats.refusals.items()):
+            refusals.add_metric([kind], count)
+        yield refusals
+        yield CounterMetricFamily(
             "trending_ws_events_applied",
             "Scored events taken into the rankings",
             value=stats.events_applied,
