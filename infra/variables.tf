@@ -88,7 +88,7 @@ variable "start_services" {
 }
 
 variable "services" {
-  description = "Fargate size and task count per service (CPU units, memory MiB). The consumers (enricher, classifier, scorer) scale by count up to topic_partitions; scraper and drift run on schedules and need one task; the api count is the autoscaling minimum."
+  description = "Fargate size and task count per service (CPU units, memory MiB). The consumers enricher and classifier scale by count up to topic_partitions; the scorer ranks all titles and runs as one task; scraper and drift run on schedules and need one task; the api count is the autoscaling minimum."
   type = map(object({
     cpu           = number
     memory        = number
@@ -98,7 +98,7 @@ variable "services" {
     scraper    = { cpu = 256, memory = 512, desired_count = 1 }
     enricher   = { cpu = 1024, memory = 2048, desired_count = 2 }
     classifier = { cpu = 1024, memory = 2048, desired_count = 2 }
-    scorer     = { cpu = 512, memory = 1024, desired_count = 2 }
+    scorer     = { cpu = 512, memory = 1024, desired_count = 1 } # one process: global ranking (docs/scorer.md)
     api        = { cpu = 512, memory = 1024, desired_count = 2 }
     drift      = { cpu = 512, memory = 1024, desired_count = 1 }
   }
