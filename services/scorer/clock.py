@@ -119,9 +119,9 @@ class EventClock:
         if len(self._released_order) > REMEMBERED:
             self._released.discard(self._released_order.popleft())
 
-    def all_idle(self, wall: float) -> bool:
-        """True when no partition delivered anything in the last ``idle_s`` seconds."""
-        return all(wall - heard > self.idle_s for heard in self._heard_at.values())
+    def quiet_for(self, wall: float) -> float:
+        """Return the seconds since any partition last delivered something."""
+        return wall - max(self._heard_at.values(), default=wall)
 
     def advance(self, released_before: datetime) -> None:
         """Move the watermark on by decree (a clock tick): older arrivals are late."""

@@ -88,22 +88,25 @@ class Scorer:
     def tick(self, wall: float, wall_time: datetime) -> Step:
         """Between batches: release what idle partitions held back; move a quiet clock on.
 
-        A wall-clock tick is applied only when nothing waits, the stream has been idle,
-        and event time is live (within the longest horizon of the wall clock, not a
-        replay of old data); it is archived like an input, so replays see it too.
+        A wall-clock tick is applied only when nothing waits, no partition delivered
+        anything for one live decay step (a tenth of the live half-life: 18 minutes by
+        default, so a pause between scrapes or a slow producer is not mistaken for
+        silence, which would make its next observations late), and event time is live
+        (within the longest horizon of the wall clock, not a replay of old data). It is
+        archived like an input, so replays see it too.
         """
         self._expect(wall)
         step = Step()
         self._apply(self.clock.release(wall), step)
         board_now = self.board.now
+        live_h = self.params.half_life_hours["live"] * self.params.decay_tick
         if (
             self.policy.wall_clock_ticks
             and board_now is not None
             and self.clock.waiting == 0
-            and self.clock.all_idle(wall)
+            and self.clock.quiet_for(wall) >= live_h * 3600
         ):
             to = wall_time - self.policy.lateness
-            live_h = self.params.half_life_hours["live"] * self.params.decay_tick
             behind_h = (to - board_now).total_seconds() / 3600
             if live_h <= behind_h <= self.params.longest_horizon_hours:
                 tick = ClockTick(to)

@@ -217,11 +217,16 @@ def test_a_quiet_live_stream_follows_the_wall_clock() -> None:
     scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(0), idle_s=1))
     scorer.accept([(0, title_classified(name="A", observed_at=T0))], wall=0)
     scorer.tick(wall=2, wall_time=T0)  # releases A
-    before = _raw(scorer.board, next(iter(scorer.board.titles)), "live")
-    step = scorer.tick(wall=3, wall_time=T0 + timedelta(hours=1))
+    title_id = next(iter(scorer.board.titles))
+    before = _raw(scorer.board, title_id, "live")
+    # A pause shorter than a live decay step (18 min) is not silence: nothing moves.
+    assert scorer.tick(wall=600, wall_time=T0 + timedelta(minutes=30)).archive == []
+    step = scorer.tick(wall=3600, wall_time=T0 + timedelta(hours=1))
     assert [type(a.item) for a in step.archive] == [ClockTick]
-    assert _raw(scorer.board, next(iter(scorer.board.titles)), "live") < before
-    old = scorer.tick(wall=4, wall_time=T0 + timedelta(days=30))
+    assert _raw(scorer.board, title_id, "live") < before
+    late = title_classified(name="B", observed_at=T0 + timedelta(minutes=50))
+    assert scorer.accept([(0, late)], wall=3601).late == [late]  # behind the tick
+    old = scorer.tick(wall=9000, wall_time=T0 + timedelta(days=30))
     assert old.archive == []  # event time far behind the wall clock: a replay, left alone
 
 
