@@ -4,12 +4,13 @@ Kafka keeps order within a partition only; the scorer reads six of them at once,
 batches of varying size. So arriving observations wait here until every partition has
 moved past them, and are then released in (observed_at, event_id) order:
 
-    watermark = min over active partitions p of (latest observed_at seen on p) − lateness
+    watermark = min over partitions p of (latest observed_at seen on p) − lateness
 
 An input is released once its ``observed_at`` is below the watermark. ``lateness`` allows
-for disorder within a partition (two scrapers writing to it, say). A partition is active
-while it has delivered something in the last ``idle_s`` seconds of wall time; when none
-is, everything waiting is released (the stream paused; nothing to wait for).
+for disorder within a partition (two scrapers writing to it, say). Every partition holds
+the watermark, however long since it last delivered; when none has delivered anything
+for ``idle_s`` seconds of wall time, everything waiting is released (the stream paused;
+nothing is on its way).
 
 An input arriving below the watermark already released is *late*: it is not applied
 (the scores it would have changed are out), but the caller counts, logs and archives it.
@@ -93,14 +94,16 @@ class EventClock:
 
     def release(self, wall: float) -> list[TitleClassified]:
         """Return the inputs the watermark has passed, in order."""
-        active = [p for p, heard in self._heard_at.items() if wall - heard <= self.idle_s]
         watermark: datetime | None = None
-        if active:
-            # A partition that has not shown its time yet may still hold older events.
-            if all(p in self._latest for p in active):
-                watermark = min(self._latest[p] for p in active) - self.lateness
-        elif self._heap:
-            watermark = max(t for t, _, _ in self._heap) + _TICK  # paused: release all
+        if self.quiet_for(wall) > self.idle_s:
+            if self._heap:  # the stream paused: nothing is on its way; release all
+                watermark = max(t for t, _, _ in self._heap) + _TICK
+        elif self._heard_at and all(p in self._latest for p in self._heard_at):
+            # Every partition holds it, even one quiet for a while: under a burst the
+            # consumer may not reach a partition for seconds, and whatever it then
+            # delivers must not find the watermark gone past it. (A partition that has
+            # not shown its time yet holds it too: it may hold older events.)
+            watermark = min(self._latest.values()) - self.lateness
         if watermark is not None and (
             self.released_before is None or watermark > self.released_before
         ):

@@ -44,10 +44,10 @@ class ScorerSettings(CommonSettings):
         ge=0,
         description="event-time disorder allowed within a partition; later arrivals are late",
     )
-    idle_partition_s: float = Field(
+    pause_s: float = Field(
         default=3.0,
         gt=0,
-        description="a partition silent this long (wall time) no longer holds the watermark",
+        description="when no partition delivered anything this long, release what waits",
     )
     tick_s: float = Field(default=0.5, gt=0, description="how often idle work is checked")
     wall_clock_ticks: bool = Field(
@@ -72,7 +72,7 @@ class ScorerSettings(CommonSettings):
         """Return how event time is kept."""
         return ClockPolicy(
             lateness=timedelta(seconds=self.lateness_s),
-            idle_s=self.idle_partition_s,
+            idle_s=self.pause_s,
             wall_clock_ticks=self.wall_clock_ticks,
             partitions=tuple(range(self.topic_partitions)),
         )

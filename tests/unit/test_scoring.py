@@ -202,15 +202,20 @@ def test_an_event_behind_the_watermark_is_late_archived_and_not_applied() -> Non
     assert straggler.title_id not in scorer.board.titles
 
 
-def test_an_idle_partition_stops_holding_the_watermark() -> None:
+def test_a_quiet_partition_holds_the_watermark_until_the_whole_stream_pauses() -> None:
     scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(0), idle_s=2))
     quiet = title_classified(name="Quiet", observed_at=T0)
     busy = [title_classified(name="Busy", observed_at=T0 + timedelta(minutes=m)) for m in (1, 2)]
     first = scorer.accept([(0, quiet), (1, busy[0])], wall=0)
     assert first.applied == 0  # partition 0 holds the watermark at T0: nothing below it yet
-    assert scorer.accept([(1, busy[1])], wall=1).applied == 0
-    assert scorer.tick(wall=2.5, wall_time=T0).applied == 2  # partition 0 went quiet
-    assert scorer.tick(wall=4, wall_time=T0).applied == 1  # both quiet: the rest goes
+    assert scorer.accept([(1, busy[1])], wall=5).applied == 0  # however long it was quiet
+    # It delivers again, later in event time: what it held back is released, in order.
+    later = title_classified(name="Quiet", observed_at=T0 + timedelta(minutes=3))
+    step = scorer.accept([(0, later)], wall=6)
+    assert step.applied == 2  # up to partition 1's latest (T0 + 2 min), not including it
+    assert not step.late
+    assert scorer.tick(wall=7, wall_time=T0).applied == 0  # not quiet for 2 s yet
+    assert scorer.tick(wall=8.5, wall_time=T0).applied == 2  # the stream paused: the rest
 
 
 def test_a_quiet_live_stream_follows_the_wall_clock() -> None:
