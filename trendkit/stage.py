@@ -85,9 +85,20 @@ class Outcome:
 
 
 Handler = Callable[[list[In]], Awaitable[Sequence[Outbound] | Outcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered(Generic[In]):
+    """An event with where it came from and its bytes as received (to store, not re-encode)."""
+
+    partition: int
+    event: In
+    value: bytes
+
+
 # A handler that must know where each event came from (the scorer keeps a watermark per
-# partition, since Kafka orders events only within one): called with (partition, event).
-PartitionedHandler = Callable[[list[tuple[int, In]]], Awaitable[Sequence[Outbound] | Outcome]]
+# partition, since Kafka orders events only within one): called with Delivered events.
+PartitionedHandler = Callable[[list[Delivered[In]]], Awaitable[Sequence[Outbound] | Outcome]]
 Tick = Callable[[], Awaitable[Outcome | None]]
 
 
@@ -478,7 +489,7 @@ class BatchStage(Generic[In]):
             return Outcome([])
         handler: Callable[[list[Any]], Awaitable[Sequence[Outbound] | Outcome]] = self.handler
         if self.partitioned:
-            handled = await handler([(r.partition, e) for r, e in events])
+            handled = await handler([Delivered(r.partition, e, r.value) for r, e in events])
         else:
             handled = await handler([e for _, e in events])
         return handled if isinstance(handled, Outcome) else Outcome(handled)

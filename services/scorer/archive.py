@@ -9,7 +9,7 @@ redelivery they are recognised and change nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -26,15 +26,18 @@ from trendkit.publish import Outbound
 READ_CHUNK = 5_000
 
 
-def _input_row(a: Archived) -> dict[str, object]:
+def _input_row(a: Archived, received: Mapping[str, str]) -> dict[str, object]:
     item = a.item
+    payload = None
+    if not isinstance(item, ClockTick):
+        payload = received.get(item.event_id) or item.model_dump_json()
     return {
         "event_id": item.event_id,
         "title_id": None if isinstance(item, ClockTick) else item.title_id,
         "partition": a.partition,
         "observed_at": item.observed_at,
         "late": a.late,
-        "payload": None if isinstance(item, ClockTick) else item.model_dump_json(),
+        "payload": payload,
     }
 
 
@@ -76,12 +79,14 @@ class ScoreArchive:
         self.db = db
         self.scorer = scorer
 
-    async def store(self, step: Step, scored: Sequence[Outbound]) -> None:
-        """Record a step: its inputs, its published scores, the watermark."""
+    async def store(
+        self, step: Step, scored: Sequence[Outbound], received: Mapping[str, str] | None = None
+    ) -> None:
+        """Record a step: its inputs (as ``received``, when given), its scores, the watermark."""
         async with self.db.transaction() as session:
             if step.archive:
                 # Payloads are JSON text already: COPY takes them as they are.
-                rows = [_input_row(a) for a in step.archive]
+                rows = [_input_row(a, received or {}) for a in step.archive]
                 await copy_upsert(session, ScorerInput, rows, conflict=["event_id"])
             if scored:
                 await copy_upsert(

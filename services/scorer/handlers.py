@@ -18,7 +18,7 @@ from services.scorer.archive import ScoreArchive
 from services.scorer.engine import ClockPolicy, Scorer, Step
 from services.scorer.scoring import ScoringParams
 from trendkit.contracts import TRENDS_SCORED, TitleClassified, now_utc
-from trendkit.stage import Outbound, Outcome
+from trendkit.stage import Delivered, Outbound, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +85,21 @@ class ScoreTitles:
             )
         return self.scorer
 
-    async def __call__(self, batch: list[tuple[int, TitleClassified]]) -> Outcome:
+    async def __call__(self, batch: list[Delivered[TitleClassified]]) -> Outcome:
         """Handle one batch from ``titles.classified``."""
         scorer = await self.ready()
-        return self._outcome(scorer.accept(batch, time.monotonic()))
+        step = scorer.accept([(d.partition, d.event) for d in batch], time.monotonic())
+        # The archive keeps each event as it arrived: its bytes, not a re-encoding.
+        received = {d.event.event_id: d.value.decode() for d in batch}
+        return self._outcome(step, received)
 
     async def tick(self) -> Outcome | None:
         """Between batches: release what idle partitions held back, let a quiet clock move."""
         scorer = await self.ready()
         step = scorer.tick(time.monotonic(), now_utc())
-        return None if step.empty else self._outcome(step)
+        return None if step.empty else self._outcome(step, {})
 
-    def _outcome(self, step: Step) -> Outcome:
+    def _outcome(self, step: Step, received: dict[str, str]) -> Outcome:
         assert self.scorer is not None
         if step.late:
             self.metrics.late.inc(len(step.late))
@@ -116,7 +119,7 @@ class ScoreTitles:
         scored = [Outbound(TRENDS_SCORED, s) for s in step.outputs]
 
         async def persist() -> None:
-            await self.archive.store(step, scored)
+            await self.archive.store(step, scored, received)
 
         return Outcome(
             scored,
