@@ -17,6 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,6 +44,8 @@ def make_broker(
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         # The exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself.
         tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        # Spans a service makes itself (the api's websocket push) use the same provider.
+        trace.set_tracer_provider(tracer_provider)
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=service,

@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanContext
+
 from trendkit.contracts import WINDOWS, MediaType, TrendScored, Window, now_utc
 
 if TYPE_CHECKING:
@@ -108,6 +111,12 @@ class HubStats:
         self.refusals[kind] = self.refusals.get(kind, 0) + 1
 
 
+# The span of a flush links to the spans that applied its events (the consumer's, carrying
+# the trace from the scrape); bounded, like the span links FastStream makes per batch.
+MAX_TRACE_LINKS = 32
+_tracer = trace.get_tracer("trending.api.hub")
+
+
 def _rank_key(item: TrendScored) -> tuple[int, float, str]:
     return (item.rank, -item.score, item.title_id)
 
@@ -142,6 +151,7 @@ class TrendHub:
         # clients and messages carry it.
         self._item_json: dict[tuple[str, str], tuple[TrendScored, str]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._trace_links: list[SpanContext] = []
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> TrendHub:
@@ -156,6 +166,9 @@ class TrendHub:
 
     def apply(self, events: Sequence[TrendScored]) -> None:
         """Take scored events into the rankings; an event older than the one held is ignored."""
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid and len(self._trace_links) < MAX_TRACE_LINKS:
+            self._trace_links.append(context)  # the next flush's span links to it
         for event in events:
             ranking = self._rankings[event.window]
             current = ranking.get(event.title_id)
@@ -256,7 +269,21 @@ class TrendHub:
     # --- fan-out ----------------------------------------------------------------------
 
     def flush(self) -> int:
-        """Send each affected client one snapshot or delta; return how many were queued."""
+        """Send each affected client one snapshot or delta; return how many were queued.
+
+        A flush that carries traced events is a span ("websocket push") linked to the
+        spans that consumed them: the last hop of a title's trace, from scrape to browser.
+        """
+        if not self._trace_links:
+            return self._flush()
+        links, self._trace_links = [Link(c) for c in self._trace_links], []
+        with _tracer.start_as_current_span("trends.scored websocket push", links=links) as span:
+            queued = self._flush()
+            span.set_attribute("trending.ws.messages_queued", queued)
+            span.set_attribute("trending.ws.clients", len(self._clients))
+            return queued
+
+    def _flush(self) -> int:
         if not self._dirty and not any(c.needs_snapshot for c in self._clients.values()):
             return 0
         batch = _Flush(self, self._next_seq(), self._now_text())
