@@ -42,16 +42,20 @@ class Manifest:
         (directory / MANIFEST).write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
 
     @classmethod
-    def read(cls, directory: Path) -> Manifest:
-        """Read ``model.json``; raise ArtifactError naming the folder if it is not there."""
+    def read(cls, directory: Path, kind: str | None = None) -> Manifest:
+        """Read ``model.json``; raise ArtifactError naming the folder if it is not there,
+        or, when ``kind`` is given, if it holds another kind of model.
+        """
         path = directory / MANIFEST
         if not path.is_file():
             raise ArtifactError(f"{directory}: not a model folder (no {MANIFEST})")
         try:
-            raw = json.loads(path.read_text())
-            return cls(**raw)
+            manifest = cls(**json.loads(path.read_text()))
         except (ValueError, TypeError) as exc:
             raise ArtifactError(f"{path}: unreadable manifest: {exc}") from exc
+        if kind is not None and manifest.kind != kind:
+            raise ArtifactError(f"{directory}: a {manifest.kind!r} model, not {kind!r}")
+        return manifest
 
 
 class GenreModel(Protocol):

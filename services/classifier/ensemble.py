@@ -113,9 +113,7 @@ class EnsembleGenreModel:
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read the members back by kind, then the weights and thresholds."""
-        manifest = Manifest.read(directory)
-        if manifest.kind != KIND:
-            raise ArtifactError(f"{directory}: a {manifest.kind!r} model, not {KIND!r}")
+        manifest = Manifest.read(directory, kind=KIND)
         try:
             config = json.loads((directory / CONFIG_FILE).read_text())
             entries = [(e["kind"], e["folder"], float(e["weight"])) for e in config["members"]]

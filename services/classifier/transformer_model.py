@@ -383,9 +383,7 @@ class TransformerGenreModel:
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read a model folder written by ``save``; nothing heavy is imported yet."""
-        manifest = Manifest.read(directory)
-        if manifest.kind != KIND:
-            raise ArtifactError(f"{directory}: a {manifest.kind!r} model, not {KIND!r}")
+        manifest = Manifest.read(directory, kind=KIND)
         try:
             config = json.loads((directory / CONFIG_FILE).read_text())
         except (OSError, ValueError) as exc:

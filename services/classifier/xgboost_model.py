@@ -237,9 +237,7 @@ class XGBoostGenreModel:
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read a model folder written by ``save``."""
-        manifest = Manifest.read(directory)
-        if manifest.kind != KIND:
-            raise ArtifactError(f"{directory}: a {manifest.kind!r} model, not {KIND!r}")
+        manifest = Manifest.read(directory, kind=KIND)
         try:
             config = json.loads((directory / CONFIG_FILE).read_text())
             # a model saved before the affix block had none: its default must not add one

@@ -41,9 +41,8 @@ def _input_row(a: Archived, received: Mapping[str, str]) -> dict[str, object]:
     }
 
 
-def _history_row(out: Outbound) -> dict[str, object]:
-    s = out.event
-    assert isinstance(s, TrendScored)
+def history_row(s: TrendScored) -> dict[str, object]:
+    """Return a published score as its ``trend_scores`` row."""
     return {
         "event_id": s.event_id,
         "title_id": s.title_id,
@@ -57,9 +56,13 @@ def _history_row(out: Outbound) -> dict[str, object]:
     }
 
 
+def _scored(out: Outbound) -> TrendScored:
+    assert isinstance(out.event, TrendScored)
+    return out.event
+
+
 def _current_row(out: Outbound) -> dict[str, object]:
-    s = out.event
-    assert isinstance(s, TrendScored)
+    s = _scored(out)
     return {
         "title_id": s.title_id,
         "window": s.window,
@@ -90,7 +93,10 @@ class ScoreArchive:
                 await copy_upsert(session, ScorerInput, rows, conflict=["event_id"])
             if scored:
                 await copy_upsert(
-                    session, TrendScoreRow, [_history_row(s) for s in scored], conflict=["event_id"]
+                    session,
+                    TrendScoreRow,
+                    [history_row(_scored(s)) for s in scored],
+                    conflict=["event_id"],
                 )
                 await copy_upsert(
                     session,

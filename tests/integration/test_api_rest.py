@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from services.api.hub import TrendHub
 from services.api.rest import build_rest_router
 from services.api.settings import ApiSettings
+from services.scorer.archive import history_row
 from tests.factories import trend_scored
 from tests.servers import serving
 from trendkit.contracts import TrendScored, now_utc
@@ -30,6 +31,7 @@ from trendkit.db.models import (
     Title,
     TrendScoreRow,
 )
+from trendkit.db.upsert import copy_upsert
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +74,10 @@ async def api(database_url: str) -> AsyncIterator[Api]:
 async def store_scores(db: Database, scored: Sequence[TrendScored]) -> None:
     """Write scores as the scorer does: history rows, and the latest per title+window."""
     async with db.transaction() as session:
-        await insert_ignore(session, TrendScoreRow, [_history_row(s) for s in scored])
+        # The archive's own row builder; COPY-upsert takes its JSON text as the scorer does.
+        await copy_upsert(
+            session, TrendScoreRow, [history_row(s) for s in scored], conflict=["event_id"]
+        )
         await upsert(
             session,
             CurrentScore,
@@ -81,20 +86,6 @@ async def store_scores(db: Database, scored: Sequence[TrendScored]) -> None:
             update=["score", "rank", "components", "explanation", "payload", "scored_at"],
             only_if_newer="scored_at",
         )
-
-
-def _history_row(s: TrendScored) -> dict[str, Any]:
-    return {
-        "event_id": s.event_id,
-        "title_id": s.title_id,
-        "window": s.window,
-        "score": s.score,
-        "rank": s.rank,
-        "previous_rank": s.previous_rank,
-        "components": s.components.model_dump(),
-        "explanation": s.explanation,
-        "scored_at": s.observed_at,
-    }
 
 
 def _current_row(s: TrendScored) -> dict[str, Any]:

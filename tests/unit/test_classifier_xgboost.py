@@ -270,11 +270,13 @@ class _Fixed:
         return np.full((len(titles), len(self.labels)), self.value, dtype=np.float32)
 
     def save(self, directory: Path, manifest: Manifest) -> None:
-        raise NotImplementedError
+        manifest.params = {"value": self.value}
+        manifest.write(directory)
 
     @classmethod
     def load(cls, directory: Path) -> Self:
-        raise NotImplementedError
+        manifest = Manifest.read(directory, kind=cls.kind)
+        return cls(manifest.labels, float(manifest.params["value"]))
 
 
 def test_each_label_averages_the_members_that_have_it() -> None:
@@ -314,3 +316,12 @@ def test_ensemble_is_tuned_on_val_and_round_trips(model: XGBoostGenreModel, tmp_
     config.write_text(config.read_text().replace("members/0-xgboost", "../elsewhere"))
     with pytest.raises(ArtifactError, match="outside the model"):
         EnsembleGenreModel.load(tmp_path)
+
+
+def test_the_fixed_test_model_round_trips_and_refuses_another_kind(tmp_path: Path) -> None:
+    model = _Fixed(["Horror", "Comedy"], 0.3)
+    model.save(tmp_path, Manifest(kind="fixed", labels=["Horror", "Comedy"], thresholds=[0.5, 0.5]))
+    again = _Fixed.load(tmp_path)
+    assert (again.labels, again.value) == (model.labels, 0.3)
+    with pytest.raises(ArtifactError, match="a 'fixed' model, not 'xgboost'"):
+        Manifest.read(tmp_path, kind="xgboost")
