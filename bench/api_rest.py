@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from trendkit.contracts import (
     now_utc,
 )
 from trendkit.db.database import Database
+from trendkit.runtime import listening_socket
 
 GENRE_POOL = ("Drama", "Comedy", "Action", "Thriller", "Science Fiction", "Horror", "Romance")
 PROVENANCE = Provenance(provider="trendkit", model="trend-score", version="1")
@@ -105,21 +105,13 @@ async def keep_updating(hub: TrendHub, titles: int, per_second: float) -> None:
         hub.apply(batch)
 
 
-def free_socket() -> socket.socket:
-    """Bind a socket on a free 127.0.0.1 port (uvicorn serves on it)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @asynccontextmanager
 async def served(hub: TrendHub) -> AsyncIterator[str]:
     """Serve the REST router for the hub; yield the base URL."""
     app = FastAPI()
     offline = Database("postgresql+asyncpg://127.0.0.1:1/none", service="bench")
     app.include_router(build_rest_router(hub, offline, ApiSettings()))
-    sock = free_socket()
+    sock = listening_socket()
     config = uvicorn.Config(
         app, host="127.0.0.1", lifespan="off", log_level="warning", access_log=False
     )

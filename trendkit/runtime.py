@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -98,6 +99,23 @@ def add_metrics_route(app: FastAPI, registry: CollectorRegistry) -> None:
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """Bind a TCP socket for ``uvicorn.Server.serve(sockets=[...])`` (tests, benchmarks).
+
+    uvicorn binding a host and port itself ends up with TCP_NODELAY on every connection;
+    handed a bound socket under uvloop, its connections keep Nagle's algorithm on. Then a
+    response written in two pieces (headers, body) waits for the client's delayed ACK:
+    40 ms per request on a kept-alive connection, which once made ``bench/api_rest``
+    measure the kernel instead of the api. Linux copies TCP_NODELAY from the listening
+    socket to the connections it accepts, so it is set here.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
 
 
 def serve(

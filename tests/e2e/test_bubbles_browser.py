@@ -28,6 +28,7 @@ from services.api.settings import ApiSettings
 from services.api.ws import build_ws_router
 from tests.factories import trend_scored
 from trendkit.contracts import MediaType, TrendScored
+from trendkit.runtime import listening_socket
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -205,9 +206,7 @@ class Server:
         self._sock: socket.socket | None = None
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
+        sock = listening_socket(port=self.port)
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning")
         server = uvicorn.Server(config)
         self._sock, self._server = sock, server
