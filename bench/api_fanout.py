@@ -35,10 +35,8 @@ import json
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +50,7 @@ import uvloop
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.common import percentile, server_process
 from services.api.hub import TrendHub
 from services.api.routes import build_router
 from services.api.settings import ApiSettings
@@ -230,11 +229,6 @@ def cpu_pressure() -> float | None:
     return None
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 async def measure(args: argparse.Namespace, url: str, server: psutil.Process) -> dict[str, object]:
     """Connect the clients, time deltas for ``args.seconds``, return the figures."""
     results = Measurements()
@@ -262,10 +256,10 @@ async def measure(args: argparse.Namespace, url: str, server: psutil.Process) ->
         "deltas_per_s": round(results.deltas / args.seconds / args.clients, 2),
         "deltas_received": results.deltas,
         "p50_ms": round(statistics.median(delivery), 1) if delivery else None,
-        "p99_ms": round(_percentile(delivery, 0.99), 1),
+        "p99_ms": round(percentile(delivery, 99), 1),
         "max_ms": round(max(delivery, default=float("nan")), 1),
-        "event_p50_ms": round(_percentile(results.event_ms, 0.5), 1),
-        "event_p99_ms": round(_percentile(results.event_ms, 0.99), 1),
+        "event_p50_ms": round(percentile(results.event_ms, 50), 1),
+        "event_p99_ms": round(percentile(results.event_ms, 99), 1),
         "server_cpu_percent": round(server_cpu, 1),
         "client_cpu_percent": round(client_cpu, 1),
         "cores": psutil.cpu_count(),
@@ -273,37 +267,15 @@ async def measure(args: argparse.Namespace, url: str, server: psutil.Process) ->
     }
 
 
-def wait_healthy(port: int, server: subprocess.Popen[bytes], within: float = 60) -> None:
-    """Wait until the server answers /healthz (or fail if it died)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the bench server exited with code {server.returncode}")
-        url = f"http://127.0.0.1:{port}/healthz"
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1):
-            return
-        time.sleep(0.2)
-    raise TimeoutError("the bench server did not answer /healthz")
-
-
 def run_bench(args: argparse.Namespace) -> dict[str, object]:
     """Start the server process, measure from this one, stop the server."""
     port = free_port()
-    command = [sys.executable, "-m", "bench.api_fanout", "--serve", str(port)]
-    command += ["--rate", str(args.rate), "--flush-interval", str(args.flush_interval)]
-    command += ["--clients", str(args.clients)]
-    server = subprocess.Popen(command)
-    try:
-        wait_healthy(port, server)
+    options = ["--rate", str(args.rate), "--flush-interval", str(args.flush_interval)]
+    with server_process(
+        "bench.api_fanout", port, *options, "--clients", str(args.clients)
+    ) as server:
         url = f"ws://127.0.0.1:{port}/ws/trends"
         return uvloop.run(measure(args, url, psutil.Process(server.pid)))
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _raise_file_limit() -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.common import percentile
 from stack import Stack
 from stack.supervisor import Supervisor
 from trendkit.contracts import (
@@ -203,13 +204,6 @@ async def measure_raw_hop(bootstrap: str, n: int) -> float:
     await consumer.stop()
     await producer.stop()
     return n / elapsed
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the q-th percentile (0–100) by nearest rank."""
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

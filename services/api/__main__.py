@@ -15,7 +15,7 @@ from services.api.http_metrics import HttpMetricsMiddleware, request_histogram
 from services.api.hub import TrendHub
 from services.api.metrics import HubCollector
 from services.api.readiness import build_readiness_router, dependency_checks
-from services.api.rest import build_rest_router
+from services.api.rest import add_rest_api
 from services.api.routes import build_router, mount_frontend
 from services.api.settings import ApiSettings
 from services.api.ws import build_ws_router
@@ -68,7 +68,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await db.close()
 
     app = FastAPI(title="Trending Now", version="0.1.0", lifespan=lifespan)
-    app.include_router(build_rest_router(hub, db, settings))
+    add_rest_api(app, hub, db, settings)
     app.include_router(build_ws_router(hub, settings))
     app.include_router(build_router(hub))
     app.include_router(build_readiness_router(dependency_checks(broker, db, settings.redis_url)))

@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
-import hashlib
 import json
 import logging
 import re
 from bisect import bisect_right
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.api import queries
 from services.api.hub import Subscription, TrendHub
+from services.api.pages import CachedPages, EncodedPage, PageCache, PageResponse, encode_page
 from services.api.protocol import MAX_LIMIT
 from services.api.settings import ApiSettings
 from trendkit.contracts import WINDOWS, MediaType, TrendScored, Window, now_utc
@@ -42,10 +39,7 @@ T = TypeVar("T")
 WHOLE_WINDOW = 1_000_000  # a ``limit`` that takes every title the hub holds
 HISTORY_DEFAULT_SPAN = timedelta(days=7)
 HISTORY_MAX_LIMIT = 10_000
-CACHE_CONTROL = "no-cache"  # always revalidate: a ranking moves every few hundred ms
-PAGE_CACHE_SIZE = 256
 UNENCODED_OFFSET = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+) (\d\d:?\d\d)$")
-GZIP_LEVEL = 5  # most of level 9's saving at a third of its cost
 
 # --- bodies and parameters ----------------------------------------------------------
 
@@ -199,57 +193,6 @@ def decode_cursor(cursor: str) -> RankKey:
     return (rank, -float(score), title_id)
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedPage:
-    """A page's JSON body, gzipped too, and its ETag: made once, served to every client.
-
-    Gzip is done here rather than by a middleware so that it happens once per page
-    version, not once per request; a 50-item page shrinks about eight-fold, which is
-    most of what a request costs the server (copying bytes through the socket). The ETag
-    is weak because it names both encodings of the same JSON.
-    """
-
-    body: bytes
-    gzipped: bytes
-    etag: str
-
-
-def encode_page(page: TrendsPage) -> EncodedPage:
-    """Encode a page and name it by a hash of its bytes."""
-    body = page.model_dump_json().encode()
-    tag = hashlib.blake2b(body, digest_size=12).hexdigest()
-    return EncodedPage(body, gzip.compress(body, GZIP_LEVEL, mtime=0), f'W/"{tag}"')
-
-
-class PageCache:
-    """Encoded ``/api/trends`` pages, valid while the hub holds the same rankings.
-
-    Every client polling the same view gets the same bytes: the page is filtered, sorted,
-    encoded and gzipped once per hub change instead of once per request. Keys are the raw
-    query strings, so a hit skips even parameter validation. The hub's count of applied
-    events is its version: any change to a ranking increments it.
-    """
-
-    def __init__(self, hub: TrendHub, size: int = PAGE_CACHE_SIZE) -> None:
-        self.hub = hub
-        self.size = size
-        self._version = -1
-        self._pages: OrderedDict[bytes, EncodedPage] = OrderedDict()
-
-    def lookup(self, key: bytes, make: Callable[[], EncodedPage]) -> EncodedPage:
-        """Return the cached page under ``key``, or make and keep it (bounded, LRU)."""
-        version = self.hub.stats.events_applied
-        if version != self._version:
-            self._pages.clear()
-            self._version = version
-        found = self._pages.get(key)
-        if found is None:
-            found = self._pages[key] = make()
-            if len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-        return found
-
-
 def trends_page(hub: TrendHub, query: TrendsQuery, cursor: str | None) -> TrendsPage:
     """Return one page of a window's ranking, starting after ``cursor``."""
     after = decode_cursor(cursor) if cursor else None
@@ -271,37 +214,6 @@ def trends_page(hub: TrendHub, query: TrendsQuery, cursor: str | None) -> Trends
         next_cursor=encode_cursor(items[-1]) if more and items else None,
         items=items,
     )
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """Return whether an ``If-None-Match`` header names this ETag (weak comparison, RFC 9110)."""
-    if not if_none_match:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Return whether an ``Accept-Encoding`` header admits gzip (``gzip;q=0`` refuses it)."""
-    for part in (accept_encoding or "").lower().split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
-def page_response(
-    page: EncodedPage, if_none_match: str | None, accept_encoding: str | None
-) -> Response:
-    """Return the page (gzipped when the client takes it), or a 304 when it holds it."""
-    headers = {"ETag": page.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if etag_matches(if_none_match, page.etag):
-        return Response(status_code=304, headers=headers)
-    body = page.body
-    if accepts_gzip(accept_encoding):
-        body = page.gzipped
-        headers["Content-Encoding"] = "gzip"
-    return Response(content=body, media_type="application/json", headers=headers)
 
 
 # --- reads that combine the hub and Postgres ----------------------------------------
@@ -367,11 +279,25 @@ TitleIdParam = Annotated[
 ]
 
 
-def build_rest_router(hub: TrendHub, db: Database, settings: ApiSettings) -> APIRouter:
+def add_rest_api(app: FastAPI, hub: TrendHub, db: Database, settings: ApiSettings) -> None:
+    """Add the REST routes to ``app``, with cached ``/api/trends`` pages answered up front.
+
+    Call it before adding middleware that should see those answers too (HTTP metrics):
+    the middleware added last is the outermost.
+    """
+    pages = PageCache(hub)
+    router = build_rest_router(hub, db, settings, pages)
+    app.include_router(router)
+    trends = next(r for r in router.routes if getattr(r, "path", None) == "/api/trends")
+    app.add_middleware(CachedPages, pages=pages, route=trends)
+
+
+def build_rest_router(
+    hub: TrendHub, db: Database, settings: ApiSettings, pages: PageCache | None = None
+) -> APIRouter:
     """Return the REST routes, serving live rankings from ``hub`` and the rest from ``db``."""
     router = APIRouter(prefix="/api")
-    pages = PageCache(hub)
-    _add_trend_routes(router, hub, db, pages)
+    _add_trend_routes(router, hub, db, pages or PageCache(hub))
     _add_title_routes(router, hub, db)
     _add_catalogue_routes(router, hub, db)
     return router
@@ -402,7 +328,7 @@ def _add_trend_routes(router: APIRouter, hub: TrendHub, db: Database, pages: Pag
 
         page = pages.lookup(request.scope["query_string"], make)
         headers = request.headers
-        return page_response(page, headers.get("if-none-match"), headers.get("accept-encoding"))
+        return PageResponse(page, headers.get("if-none-match"), headers.get("accept-encoding"))
 
     @router.get(
         "/trends/at",

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.api.hub import TrendHub
-from services.api.rest import build_rest_router
+from services.api.rest import add_rest_api
 from services.api.settings import ApiSettings
 from services.scorer.archive import history_row
 from tests.factories import trend_scored
@@ -57,7 +57,7 @@ async def api(database_url: str) -> AsyncIterator[Api]:
     db = Database(database_url, service="test-api-rest")
     await db.open()
     app = FastAPI()
-    app.include_router(build_rest_router(hub, db, ApiSettings()))
+    add_rest_api(app, hub, db, ApiSettings())
     try:
         async with (
             serving(app) as address,
@@ -484,7 +484,7 @@ async def test_an_unreachable_database_is_a_503_not_a_500() -> None:
     offline = Database("postgresql+asyncpg://127.0.0.1:1/none", service="test")
     await offline.open()
     app = FastAPI()
-    app.include_router(build_rest_router(TrendHub(), offline, ApiSettings()))
+    add_rest_api(app, TrendHub(), offline, ApiSettings())
     try:
         async with serving(app) as address, httpx.AsyncClient(base_url=f"http://{address}") as h:
             detail = problem_of(await h.get("/api/models"), 503)

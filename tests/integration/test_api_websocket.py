@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from services.api.hub import TrendHub
-from services.api.rest import build_rest_router
+from services.api.rest import add_rest_api
 from services.api.routes import build_router, mount_frontend
 from services.api.settings import ApiSettings
 from services.api.ws import build_ws_router
@@ -38,7 +38,7 @@ async def api(
     app = FastAPI()
     # No database here: these tests serve what the hub holds (live rankings, websocket).
     offline = Database("postgresql+asyncpg://127.0.0.1:1/none", service="test")
-    app.include_router(build_rest_router(hub, offline, settings))
+    add_rest_api(app, hub, offline, settings)
     app.include_router(build_ws_router(hub, settings))
     app.include_router(build_router(hub))
     if frontend_dir is not None:

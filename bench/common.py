@@ -1,0 +1,52 @@
+"""What several benchmarks share: percentiles, and a server run in a process of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the q-th percentile (0–100) by nearest rank; NaN when there are no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def wait_healthy(port: int, server: subprocess.Popen[bytes], within: float = 60) -> None:
+    """Wait until the server answers ``/healthz`` (or fail if it died first)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the bench server exited with code {server.returncode}")
+        url = f"http://127.0.0.1:{port}/healthz"
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1):
+            return
+        time.sleep(0.2)
+    raise TimeoutError("the bench server did not answer /healthz")
+
+
+@contextlib.contextmanager
+def server_process(module: str, port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python -m <module> --serve <port> <args>`` until the block ends.
+
+    Client and server in separate processes, as in production: they neither share an
+    event loop nor a Python interpreter's lock.
+    """
+    command = [sys.executable, "-m", module, "--serve", str(port), *args]
+    server = subprocess.Popen(command)
+    try:
+        wait_healthy(port, server)
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
