@@ -99,7 +99,8 @@ class Delivered(Generic[In]):
 # A handler that must know where each event came from (the scorer keeps a watermark per
 # partition, since Kafka orders events only within one): called with Delivered events.
 PartitionedHandler = Callable[[list[Delivered[In]]], Awaitable[Sequence[Outbound] | Outcome]]
-Tick = Callable[[], Awaitable[Outcome | None]]
+# Work that time, not input, makes due; called with :meth:`BatchStage.silent_for`.
+Tick = Callable[[float], Awaitable[Outcome | None]]
 
 
 @dataclass
@@ -232,6 +233,8 @@ class BatchStage(Generic[In]):
         self._turn: asyncio.Lock | None = None
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._inflight: _Settlement | None = None
+        self._listening_since = time.monotonic()
+        self._behind: dict[tuple[str, int], int] = {}
 
     def subscribe(self) -> None:
         """Register the batch subscriber on the broker."""
@@ -272,6 +275,7 @@ class BatchStage(Generic[In]):
         A tick takes its turn between batches; its outcome is delivered (published and
         persisted) before the next batch is handled. It commits no offsets: it consumed
         nothing. If delivering fails, ``on_failure`` undoes it and the next tick tries again.
+        The tick is told how long the stage has listened in vain (:meth:`silent_for`).
         """
         assert self.tick is not None
         while True:
@@ -281,11 +285,22 @@ class BatchStage(Generic[In]):
                 if inflight is not None and not await _settled(inflight):
                     continue  # the next batch sees the failure and retries it
                 try:
-                    outcome = await self.tick()
+                    outcome = await self.tick(self.silent_for())
                     if outcome is not None:
                         await self._deliver_or_undo(outcome)
                 except Exception:
                     log.exception("%s: tick failed; the next one tries again", self.service)
+
+    def silent_for(self) -> float:
+        """Return how long the stage has been free to consume and found nothing, in seconds.
+
+        Counted from the end of the last batch, not its arrival: a batch that took five
+        seconds to handle is not five seconds of silence. Zero while the last fetch saw
+        records waiting in the broker behind those it delivered: more is on its way.
+        """
+        if any(self._behind.values()):
+            return 0.0
+        return time.monotonic() - self._listening_since
 
     def _lock(self) -> asyncio.Lock:
         if self._turn is None:
@@ -297,7 +312,10 @@ class BatchStage(Generic[In]):
         if not records:
             return
         async with self._lock():
-            await self._process(records, message)
+            try:
+                await self._process(records, message)
+            finally:
+                self._listening_since = time.monotonic()
 
     async def _process(
         self, records: list[ConsumerRecord[Any, Any]], message: KafkaMessage
@@ -471,7 +489,8 @@ class BatchStage(Generic[In]):
         for (topic, partition), offset in last.items():
             mark = highwater(AIOKafkaTopicPartition(topic, partition))
             if mark is not None:
-                behind += max(0, mark - offset - 1)
+                self._behind[(topic, partition)] = max(0, mark - offset - 1)
+                behind += self._behind[(topic, partition)]
         self.metrics.lag.labels(self.input_topic, self.group_id).set(behind)
 
     def _decode(self, record: ConsumerRecord[Any, Any]) -> In:

@@ -9,8 +9,9 @@ moved past them, and are then released in (observed_at, event_id) order:
 An input is released once its ``observed_at`` is below the watermark. ``lateness`` allows
 for disorder within a partition (two scrapers writing to it, say). Every partition holds
 the watermark, however long since it last delivered; when none has delivered anything
-for ``idle_s`` seconds of wall time, everything waiting is released (the stream paused;
-nothing is on its way).
+for ``idle_s`` seconds of wall time while the scorer was free to listen, and the broker
+held nothing more for it, everything waiting is released (the stream paused; nothing is
+on its way).
 
 An input arriving below the watermark already released is *late*: it is not applied
 (the scores it would have changed are out), but the caller counts, logs and archives it.
@@ -92,10 +93,14 @@ class EventClock:
         if latest is None or event.observed_at > latest:
             self._latest[partition] = event.observed_at
 
-    def release(self, wall: float) -> list[TitleClassified]:
-        """Return the inputs the watermark has passed, in order."""
+    def release(self, wall: float, quiet: float | None = None) -> list[TitleClassified]:
+        """Return the inputs the watermark has passed, in order.
+
+        ``quiet``: seconds of silence, when the caller knows better than arrival times
+        (see ``Scorer.tick``); by default, the time since any partition delivered.
+        """
         watermark: datetime | None = None
-        if self.quiet_for(wall) > self.idle_s:
+        if (self.quiet_for(wall) if quiet is None else quiet) > self.idle_s:
             if self._heap:  # the stream paused: nothing is on its way; release all
                 watermark = max(t for t, _, _ in self._heap) + _TICK
         elif self._heard_at and all(p in self._latest for p in self._heard_at):

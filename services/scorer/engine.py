@@ -85,7 +85,7 @@ class Scorer:
         self._apply(self.clock.release(wall), step)
         return step
 
-    def tick(self, wall: float, wall_time: datetime) -> Step:
+    def tick(self, wall: float, wall_time: datetime, silent_for: float | None = None) -> Step:
         """Between batches: release what idle partitions held back; move a quiet clock on.
 
         A wall-clock tick is applied only when nothing waits, no partition delivered
@@ -94,17 +94,24 @@ class Scorer:
         silence, which would make its next observations late), and event time is live
         (within the longest horizon of the wall clock, not a replay of old data). It is
         archived like an input, so replays see it too.
+
+        Silence is the shorter of the time since any partition delivered something and
+        ``silent_for``, the time the consumer has listened in vain (zero while records
+        wait in the broker): a scorer slowed down by its own work is not a quiet stream.
         """
         self._expect(wall)
         step = Step()
-        self._apply(self.clock.release(wall), step)
+        quiet = self.clock.quiet_for(wall)
+        if silent_for is not None:
+            quiet = min(quiet, silent_for)
+        self._apply(self.clock.release(wall, quiet), step)
         board_now = self.board.now
         live_h = self.params.half_life_hours["live"] * self.params.decay_tick
         if (
             self.policy.wall_clock_ticks
             and board_now is not None
             and self.clock.waiting == 0
-            and self.clock.quiet_for(wall) >= live_h * 3600
+            and quiet >= live_h * 3600
         ):
             to = wall_time - self.policy.lateness
             behind_h = (to - board_now).total_seconds() / 3600

@@ -93,10 +93,13 @@ class ScoreTitles:
         received = {d.event.event_id: d.value.decode() for d in batch}
         return self._outcome(step, received)
 
-    async def tick(self) -> Outcome | None:
-        """Between batches: release what idle partitions held back, let a quiet clock move."""
+    async def tick(self, silent_for: float) -> Outcome | None:
+        """Between batches: release what idle partitions held back, let a quiet clock move.
+
+        ``silent_for``: how long the stage has listened without receiving anything.
+        """
         scorer = await self.ready()
-        step = scorer.tick(time.monotonic(), now_utc())
+        step = scorer.tick(time.monotonic(), now_utc(), silent_for)
         return None if step.empty else self._outcome(step, {})
 
     def _outcome(self, step: Step, received: dict[str, str]) -> Outcome:

@@ -218,6 +218,26 @@ def test_a_quiet_partition_holds_the_watermark_until_the_whole_stream_pauses() -
     assert scorer.tick(wall=8.5, wall_time=T0).applied == 2  # the stream paused: the rest
 
 
+def test_a_scorer_busy_with_its_own_work_is_not_a_paused_stream() -> None:
+    # Seen under load: a batch took seconds to handle and store, the next tick took
+    # those seconds for silence and released everything, and the partition that was
+    # behind then found the watermark past it: its observations were late, never scored.
+    scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(0), idle_s=2))
+    behind = title_classified(name="Behind", observed_at=T0)
+    ahead = title_classified(name="Ahead", observed_at=T0 + timedelta(minutes=5))
+    scorer.accept([(0, behind), (1, ahead)], wall=0)
+    # Five seconds after the batch arrived, but the stage listened for only half a second,
+    # or knows records wait in the broker (it then says 0): nothing is released.
+    assert scorer.tick(wall=5, wall_time=T0, silent_for=0.5).applied == 0
+    assert scorer.tick(wall=5, wall_time=T0, silent_for=0.0).applied == 0
+    straggler = title_classified(name="Behind", observed_at=T0 + timedelta(minutes=1))
+    step = scorer.accept([(0, straggler)], wall=5.5)
+    assert not step.late
+    assert step.applied == 1  # Behind: the watermark is now its partition's latest
+    # Listening in vain for longer than the pause: the stream paused, release the rest.
+    assert scorer.tick(wall=9, wall_time=T0, silent_for=3.0).applied == 2
+
+
 def test_a_quiet_live_stream_follows_the_wall_clock() -> None:
     scorer = Scorer(ScoringParams(), ClockPolicy(lateness=timedelta(0), idle_s=1))
     scorer.accept([(0, title_classified(name="A", observed_at=T0))], wall=0)
