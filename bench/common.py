@@ -9,6 +9,8 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 
+import psutil
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Return the q-th percentile (0–100) by nearest rank; NaN when there are no values."""
@@ -50,3 +52,40 @@ def server_process(module: str, port: int, *args: str) -> Iterator[subprocess.Po
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+class CpuMeter:
+    """CPU seconds spent by named processes between two readings.
+
+    On a machine where every process shares two cores, CPU per unit of work says where
+    the time goes, which wall-clock figures alone cannot. Each process is counted with its
+    children (Postgres works in one backend process per connection), except those named
+    in ``alone`` (the benchmark itself, whose children are everything else measured).
+    """
+
+    def __init__(self, pids: dict[str, int], alone: frozenset[str] = frozenset()) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.alone = alone
+        self._start = self._read()
+
+    def _read(self) -> dict[str, float]:
+        spent: dict[str, float] = {}
+        for name, proc in self.processes.items():
+            total = 0.0
+            with contextlib.suppress(psutil.NoSuchProcess):
+                family = [] if name in self.alone else proc.children(recursive=True)
+                for p in (proc, *family):
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        times = p.cpu_times()
+                        total += times.user + times.system
+            spent[name] = total
+        return spent
+
+    def restart(self) -> None:
+        """Start counting again from now."""
+        self._start = self._read()
+
+    def spent(self) -> dict[str, float]:
+        """Return CPU seconds per process since the start (or the last restart)."""
+        now = self._read()
+        return {name: now[name] - self._start[name] for name in now}

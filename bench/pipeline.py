@@ -10,6 +10,10 @@ Three measurements in one run, on the same broker:
    possible; the clock stops when every one of them has come out on ``trends.scored``;
 3. the peer: a raw aiokafka consume → produce hop (no validation, no database).
 
+During the throughput run it also counts the CPU each process spends per title (each
+service, the broker, Postgres with its backends, Redis, this process): on two shared
+cores, that is where the titles/s go.
+
 The services run as real processes (enricher, classifier, scorer), as in production.
 The last line printed is JSON.
 """
@@ -19,10 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -31,7 +37,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.common import percentile
+from bench.common import CpuMeter, percentile
 from stack import Stack
 from stack.supervisor import Supervisor
 from trendkit.contracts import (
@@ -49,6 +55,7 @@ from trendkit.db import migrate
 
 STAGES = ("enricher", "classifier", "scorer")
 PARTITIONS = 6
+STALLED_S = 60.0
 
 
 def observations(n: int, tag: str) -> list[bytes]:
@@ -105,8 +112,21 @@ async def _wait_assigned(consumer: AIOKafkaConsumer) -> None:
         await consumer.position(tp)  # resolve the starting offset before anything is sent
 
 
-async def measure_throughput(bootstrap: str, prefix: str, n: int) -> float:
-    """Send n titles at full speed; return titles/s until the last one is scored."""
+def scorer_late_events(metrics_url: str) -> float:
+    """Return the scorer's count of observations that arrived behind its watermark."""
+    with urllib.request.urlopen(metrics_url, timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("trending_scorer_late_events_total"):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def measure_throughput(bootstrap: str, prefix: str, n: int, scorer_metrics: str) -> float:
+    """Send n titles at full speed; return titles/s until the last one is scored.
+
+    Fails, rather than waiting on, when nothing new has come out for a minute (saying how
+    many observations the scorer found late: those are archived, never scored).
+    """
     payloads = observations(n, "tp")
     want = {_title_id(p) for p in payloads}
     reader = await _reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-tp")
@@ -118,17 +138,21 @@ async def measure_throughput(bootstrap: str, prefix: str, n: int) -> float:
         await producer.send(f"{prefix}{TITLES_RAW}", p, key=_title_id(p).encode())
     await producer.flush()
     seen: set[str] = set()
-    deadline = began + 600
-    while not want <= seen and time.perf_counter() < deadline:
+    progressed = began
+    while not want <= seen and time.perf_counter() - progressed < STALLED_S:
         for records in (await reader.getmany(timeout_ms=200)).values():
             # Every event is keyed by its title: read the key, not the JSON (the reader
             # shares the two cores with the pipeline and must not be what limits it).
             seen.update(r.key.decode() for r in records if r.key)
+            progressed = time.perf_counter()
     elapsed = time.perf_counter() - began
     await producer.stop()
     await reader.stop()
     if not want <= seen:
-        raise RuntimeError(f"only {len(want & seen)}/{n} titles came out within 600 s")
+        raise RuntimeError(
+            f"only {len(want & seen)}/{n} titles came out; nothing new for {STALLED_S:g} s "
+            f"(the scorer counts {scorer_late_events(scorer_metrics):g} late observations)"
+        )
     return n / elapsed
 
 
@@ -246,8 +270,25 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"latency: {args.rate:g} titles/s for {args.seconds:g} s…")
                 lat = asyncio.run(measure_latency(bootstrap, prefix, args.rate, args.seconds))
                 print(f"throughput: {args.titles} titles through {len(STAGES)} stages…")
-                titles_per_s = asyncio.run(measure_throughput(bootstrap, prefix, args.titles))
+                meter = CpuMeter(
+                    {name: supervisor.processes[name].popen.pid for name in STAGES}
+                    | stack.pids()
+                    | {"bench": os.getpid()},
+                    alone=frozenset({"bench"}),
+                )
+                scorer_metrics = f"http://127.0.0.1:{supervisor.processes['scorer'].port}/metrics"
+                titles_per_s = asyncio.run(
+                    measure_throughput(bootstrap, prefix, args.titles, scorer_metrics)
+                )
+                cpu_ms = {k: round(v * 1000 / args.titles, 3) for k, v in meter.spent().items()}
                 print(f"  {titles_per_s:,.0f} titles/s end to end")
+                print(
+                    f"  CPU per title: {sum(cpu_ms.values()):.2f} ms ("
+                    + ", ".join(
+                        f"{k} {v:.2f}" for k, v in sorted(cpu_ms.items(), key=lambda kv: -kv[1])
+                    )
+                    + ")"
+                )
             finally:
                 supervisor.stop()
             print(f"raw aiokafka hop: {args.titles} messages…")
@@ -265,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "p50_ms": round(p50, 1),
                 "p99_ms": round(p99, 1),
                 "raw_hop_per_s": round(raw_hop, 1),
+                "cpu_ms_per_title": cpu_ms,
                 "ratio_to_raw_hop": round(titles_per_s / raw_hop, 4),
                 "titles": args.titles,
                 "rate": args.rate,
