@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 import sys
 import time
@@ -89,3 +90,9 @@ class CpuMeter:
         """Return CPU seconds per process since the start (or the last restart)."""
         now = self._read()
         return {name: now[name] - self._start[name] for name in now}
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM (``timeout``, ``kill``) into SystemExit, so that ``finally`` blocks and
+    context managers stop the servers this process started instead of orphaning them."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))

@@ -37,7 +37,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.common import CpuMeter, percentile
+from bench.common import CpuMeter, exit_cleanly_on_sigterm, percentile
 from stack import Stack
 from stack.supervisor import Supervisor
 from trendkit.contracts import (
@@ -237,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args(argv)
+    exit_cleanly_on_sigterm()
 
     with tempfile.TemporaryDirectory(prefix="trending-bench-") as tmp:
         root = Path(tmp)

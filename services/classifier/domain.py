@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from services.classifier.data import TitleText
 from trendkit.contracts import (
@@ -38,19 +38,30 @@ class ServingModel(Protocol):
         ...
 
 
+def _squash(hits: int) -> float:
+    return round(1 / (1 + math.exp(-(1.6 * hits - 2.2))), 4)
+
+
 class KeywordBaselineModel:
     """Logistic squash of keyword hits: a transparent baseline, not a trained model."""
 
     provenance = Provenance(provider="baseline", model="keyword-lexicon", version=LEXICON_VERSION)
+    # Hit counts are small integers: squash each once, not once per genre and title.
+    _NO_HITS: ClassVar[dict[str, float]] = dict.fromkeys(GENRES, _squash(0))
+    _SQUASHED: ClassVar[tuple[float, ...]] = tuple(
+        _squash(h) for h in range(max(map(len, GENRE_KEYWORDS.values())) + 1)
+    )
 
     def predict(self, titles: Sequence[TitleText]) -> list[dict[str, float]]:
         """Score every genre by its keyword hits; no hits gives a low prior."""
         out = []
         for title in titles:
-            hits = keyword_hits(f"{title.title}. {title.overview}", GENRE_KEYWORDS)
-            out.append(
-                {g: round(1 / (1 + math.exp(-(1.6 * hits.get(g, 0) - 2.2))), 4) for g in GENRES}
-            )
+            probabilities = dict(self._NO_HITS)
+            for genre, hits in keyword_hits(
+                f"{title.title}. {title.overview}", GENRE_KEYWORDS
+            ).items():
+                probabilities[genre] = self._SQUASHED[hits]
+            out.append(probabilities)
         return out
 
     def threshold(self, genre: str) -> float:

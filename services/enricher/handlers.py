@@ -22,6 +22,8 @@ def with_current_hype(observed: TitleObserved, enrichment: Enrichment) -> Enrich
     if enrichment.provenance.provider != "local":
         return enrichment  # the LLM's judgement is part of its (cached, paid-for) answer
     hype, reason = hype_from_observation(observed)
+    if (enrichment.hype_score, enrichment.hype_reason) == (hype, reason):
+        return enrichment  # made from this very observation (the usual case): no copy
     return enrichment.model_copy(update={"hype_score": hype, "hype_reason": reason})
 
 
@@ -35,9 +37,11 @@ class EnrichTitles:
     async def __call__(self, batch: list[TitleObserved]) -> Outcome:
         """Handle one batch from ``titles.raw``."""
         preferred = self.router.preferred
-        keys = [cache_key(o.title, preferred) for o in batch]
+        caching = self.router.worth_caching(preferred)
+        # Without a cache to consult, each title is its own entry: nothing to hash.
+        keys = [cache_key(o.title, preferred) if caching else (o.event_id, "", "") for o in batch]
         known: dict[Key, Enrichment] = {}
-        if self.router.worth_caching(preferred):
+        if caching:
             known = await self.cache.get_many(keys)
             self.cache.metrics.cache_misses.inc(len(set(keys) - known.keys()))
         misses = {k: o for k, o in zip(keys, batch, strict=True) if k not in known}

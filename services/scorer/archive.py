@@ -41,8 +41,9 @@ def _input_row(a: Archived, received: Mapping[str, str]) -> dict[str, object]:
     }
 
 
-def history_row(s: TrendScored) -> dict[str, object]:
-    """Return a published score as its ``trend_scores`` row."""
+def history_row(s: TrendScored, components: str | None = None) -> dict[str, object]:
+    """Return a published score as its ``trend_scores`` row (``components``: as JSON, if
+    the caller has it already)."""
     return {
         "event_id": s.event_id,
         "title_id": s.title_id,
@@ -50,7 +51,7 @@ def history_row(s: TrendScored) -> dict[str, object]:
         "score": s.score,
         "rank": s.rank,
         "previous_rank": s.previous_rank,
-        "components": s.components.model_dump_json(),
+        "components": components or s.components.model_dump_json(),
         "explanation": s.explanation,
         "scored_at": s.observed_at,
     }
@@ -61,14 +62,14 @@ def _scored(out: Outbound) -> TrendScored:
     return out.event
 
 
-def _current_row(out: Outbound) -> dict[str, object]:
+def _current_row(out: Outbound, components: str) -> dict[str, object]:
     s = _scored(out)
     return {
         "title_id": s.title_id,
         "window": s.window,
         "score": s.score,
         "rank": s.rank,
-        "components": s.components.model_dump_json(),
+        "components": components,
         "explanation": s.explanation,
         "payload": out.value.decode(),  # the very JSON that is published
         "scored_at": s.observed_at,
@@ -92,16 +93,18 @@ class ScoreArchive:
                 rows = [_input_row(a, received or {}) for a in step.archive]
                 await copy_upsert(session, ScorerInput, rows, conflict=["event_id"])
             if scored:
+                components = [_scored(s).components.model_dump_json() for s in scored]
                 await copy_upsert(
                     session,
                     TrendScoreRow,
-                    [history_row(_scored(s)) for s in scored],
+                    [history_row(_scored(s), c) for s, c in zip(scored, components, strict=True)],
                     conflict=["event_id"],
                 )
                 await copy_upsert(
                     session,
                     CurrentScore,
-                    [_current_row(s) for s in scored],  # in order: the last one per key wins
+                    # In order: the last one per key wins.
+                    [_current_row(s, c) for s, c in zip(scored, components, strict=True)],
                     conflict=["title_id", "window"],
                     update=["score", "rank", "components", "explanation", "payload", "scored_at"],
                     only_if_newer="scored_at",
