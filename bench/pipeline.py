@@ -56,27 +56,33 @@ from trendkit.db import migrate
 STAGES = ("enricher", "classifier", "scorer")
 PARTITIONS = 6
 STALLED_S = 60.0
+CHART = 20
 
 
 def observations(n: int, tag: str) -> list[bytes]:
-    """Return n encoded observations of distinct titles (about 400 bytes each)."""
+    """Return n encoded observations of distinct titles (about 400 bytes each).
+
+    They come as scrapers make them: charts of ``CHART`` titles (a TMDb trending page),
+    each chart from one source at one ``observed_at``, one millisecond per title apart.
+    """
     start = now_utc() - timedelta(hours=1)
     provenance = Provenance(provider="bench", model="synthetic", version="1")
     out = []
     for i in range(n):
         name = f"Bench {tag} {i}"
         media: MediaType = "movie" if i % 3 else "tv"
+        chart, rank = divmod(i, CHART)
         event = TitleObserved(
             event_id=str(uuid.uuid4()),
             title_id=make_title_id(media_type=media, title=name, year=2025),
-            observed_at=start + timedelta(milliseconds=i),
+            observed_at=start + timedelta(milliseconds=chart * CHART),
             title=TitleInfo(
                 name=name,
                 media_type=media,
                 year=2025,
                 overview="A detective returns to a haunted town where a heist went wrong.",
             ),
-            observation=Observation(source=f"source_{i % 3}", rank=i % 100 + 1),
+            observation=Observation(source=f"source_{chart % 3}", rank=rank + 1),
             scraped_by=provenance,
         )
         out.append(event.model_dump_json().encode())
@@ -121,21 +127,26 @@ def scorer_late_events(metrics_url: str) -> float:
     return 0.0
 
 
-async def measure_throughput(bootstrap: str, prefix: str, n: int, scorer_metrics: str) -> float:
+async def measure_throughput(
+    bootstrap: str, prefix: str, n: int, scorer_metrics: str, meter: CpuMeter
+) -> float:
     """Send n titles at full speed; return titles/s until the last one is scored.
 
     Fails, rather than waiting on, when nothing new has come out for a minute (saying how
-    many observations the scorer found late: those are archived, never scored).
+    many observations the scorer found late: those are archived, never scored). ``meter``
+    starts counting with the clock, once the titles to send are made.
     """
     payloads = observations(n, "tp")
-    want = {_title_id(p) for p in payloads}
+    keyed = [(p, _title_id(p)) for p in payloads]
+    want = {title_id for _, title_id in keyed}
     reader = await _reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-tp")
     await _wait_assigned(reader)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
+    meter.restart()
     began = time.perf_counter()
-    for p in payloads:
-        await producer.send(f"{prefix}{TITLES_RAW}", p, key=_title_id(p).encode())
+    for p, title_id in keyed:
+        await producer.send(f"{prefix}{TITLES_RAW}", p, key=title_id.encode())
     await producer.flush()
     seen: set[str] = set()
     progressed = began
@@ -279,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
                 scorer_metrics = f"http://127.0.0.1:{supervisor.processes['scorer'].port}/metrics"
                 titles_per_s = asyncio.run(
-                    measure_throughput(bootstrap, prefix, args.titles, scorer_metrics)
+                    measure_throughput(bootstrap, prefix, args.titles, scorer_metrics, meter)
                 )
                 cpu_ms = {k: round(v * 1000 / args.titles, 3) for k, v in meter.spent().items()}
                 print(f"  {titles_per_s:,.0f} titles/s end to end")

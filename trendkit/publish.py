@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # A record batch must fit the producer's max_batch_size (256 KiB, see make_publisher).
 BATCH_BYTES = 200 * 1024
 RECORD_OVERHEAD = 80  # bytes of framing, key length, headers reference, per record
+PARTITION_CACHE_SIZE = 100_000  # keys (titles) whose partition is remembered
 
 
 @dataclass
@@ -69,6 +70,7 @@ class BatchPublisher:
         self.service = service
         self._partitions: dict[str, int] = {}
         self._partitioner = DefaultPartitioner()
+        self._partition_by_key: dict[tuple[int, bytes], int] = {}
 
     async def start(self) -> None:
         """Connect the producer."""
@@ -122,8 +124,15 @@ class BatchPublisher:
             count = self._partitions.get(topic)
             if count is None:
                 raise LookupError(f"topic {topic} does not exist (create it at start-up)")
-        every = list(range(count))
-        return int(self._partitioner(key, every, every))
+        found = self._partition_by_key.get((count, key))
+        if found is None:
+            # aiokafka's murmur2 is pure Python (7 µs a key): hash each key once, not once
+            # per output (the scorer publishes a title in three windows at a time).
+            if len(self._partition_by_key) >= PARTITION_CACHE_SIZE:
+                self._partition_by_key.clear()
+            every = list(range(count))
+            found = self._partition_by_key[(count, key)] = int(self._partitioner(key, every, every))
+        return found
 
 
 def _chunks(group: list[Outbound]) -> Iterable[list[Outbound]]:
