@@ -282,6 +282,11 @@ class BatchStage(Generic[In]):
             await asyncio.sleep(self.tick_interval_s)
             async with self._lock():
                 inflight = self._inflight
+                if inflight is not None and inflight.task is not None and not inflight.task.done():
+                    # A batch is settling. Waiting for it here, holding the turn, would
+                    # stop the next batch from being handled meanwhile; ticks are for
+                    # quiet moments, and the next one comes soon.
+                    continue
                 if inflight is not None and not await _settled(inflight):
                     continue  # the next batch sees the failure and retries it
                 try:
