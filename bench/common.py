@@ -39,8 +39,10 @@ def server_process(module: str, port: int, *args: str) -> Iterator[subprocess.Po
     """Run ``python -m <module> --serve <port> <args>`` until the block ends.
 
     Client and server in separate processes, as in production: they neither share an
-    event loop nor a Python interpreter's lock.
+    event loop nor a Python interpreter's lock. A SIGTERM to this process stops the
+    server too (:func:`exit_cleanly_on_sigterm`).
     """
+    exit_cleanly_on_sigterm()
     command = [sys.executable, "-m", module, "--serve", str(port), *args]
     server = subprocess.Popen(command)
     try:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import CpuMeter, exit_cleanly_on_sigterm, percentile
 from stack import Stack
@@ -121,9 +122,11 @@ async def _wait_assigned(consumer: AIOKafkaConsumer) -> None:
 def scorer_late_events(metrics_url: str) -> float:
     """Return the scorer's count of observations that arrived behind its watermark."""
     with urllib.request.urlopen(metrics_url, timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith("trending_scorer_late_events_total"):
-                return float(line.rsplit(" ", 1)[1])
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "trending_scorer_late_events_total":
+                return float(sample.value)
     return 0.0
 
 

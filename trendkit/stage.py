@@ -487,7 +487,6 @@ class BatchStage(Generic[In]):
         highwater = getattr(message.consumer, "highwater", None)
         if highwater is None or not records:
             return
-        behind = 0
         last: dict[tuple[str, int], int] = {}
         for r in records:
             last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
@@ -495,8 +494,12 @@ class BatchStage(Generic[In]):
             mark = highwater(AIOKafkaTopicPartition(topic, partition))
             if mark is not None:
                 self._behind[(topic, partition)] = max(0, mark - offset - 1)
-                behind += self._behind[(topic, partition)]
-        self.metrics.lag.labels(self.input_topic, self.group_id).set(behind)
+        # Partitions taken away by a rebalance are no longer ours to wait for.
+        assignment = getattr(message.consumer, "assignment", None)
+        if assignment is not None:
+            assigned = {(tp.topic, tp.partition) for tp in assignment()}
+            self._behind = {tp: n for tp, n in self._behind.items() if tp in assigned}
+        self.metrics.lag.labels(self.input_topic, self.group_id).set(sum(self._behind.values()))
 
     def _decode(self, record: ConsumerRecord[Any, Any]) -> In:
         if record.value is None:

@@ -68,7 +68,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await db.close()
 
     app = FastAPI(title="Trending Now", version="0.1.0", lifespan=lifespan)
-    add_rest_api(app, hub, db, settings)
+    add_rest_api(app, hub, db)
     app.include_router(build_ws_router(hub, settings))
     app.include_router(build_router(hub))
     app.include_router(build_readiness_router(dependency_checks(broker, db, settings.redis_url)))

@@ -26,7 +26,6 @@ from services.api import queries
 from services.api.hub import Subscription, TrendHub
 from services.api.pages import CachedPages, EncodedPage, PageCache, PageResponse, encode_page
 from services.api.protocol import MAX_LIMIT
-from services.api.settings import ApiSettings
 from trendkit.contracts import WINDOWS, MediaType, TrendScored, Window, now_utc
 from trendkit.db.database import Database, DatabaseNotOpen
 from trendkit.taxonomy import GENRES
@@ -279,25 +278,23 @@ TitleIdParam = Annotated[
 ]
 
 
-def add_rest_api(app: FastAPI, hub: TrendHub, db: Database, settings: ApiSettings) -> None:
+def add_rest_api(app: FastAPI, hub: TrendHub, db: Database) -> None:
     """Add the REST routes to ``app``, with cached ``/api/trends`` pages answered up front.
 
     Call it before adding middleware that should see those answers too (HTTP metrics):
     the middleware added last is the outermost.
     """
     pages = PageCache(hub)
-    router = build_rest_router(hub, db, settings, pages)
+    router = build_rest_router(hub, db, pages)
     app.include_router(router)
     trends = next(r for r in router.routes if getattr(r, "path", None) == "/api/trends")
     app.add_middleware(CachedPages, pages=pages, route=trends)
 
 
-def build_rest_router(
-    hub: TrendHub, db: Database, settings: ApiSettings, pages: PageCache | None = None
-) -> APIRouter:
+def build_rest_router(hub: TrendHub, db: Database, pages: PageCache) -> APIRouter:
     """Return the REST routes, serving live rankings from ``hub`` and the rest from ``db``."""
     router = APIRouter(prefix="/api")
-    _add_trend_routes(router, hub, db, pages or PageCache(hub))
+    _add_trend_routes(router, hub, db, pages)
     _add_title_routes(router, hub, db)
     _add_catalogue_routes(router, hub, db)
     return router

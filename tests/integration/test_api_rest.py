@@ -14,7 +14,6 @@ from fastapi import FastAPI
 
 from services.api.hub import TrendHub
 from services.api.rest import add_rest_api
-from services.api.settings import ApiSettings
 from services.scorer.archive import history_row
 from tests.factories import trend_scored
 from tests.servers import serving
@@ -57,7 +56,7 @@ async def api(database_url: str) -> AsyncIterator[Api]:
     db = Database(database_url, service="test-api-rest")
     await db.open()
     app = FastAPI()
-    add_rest_api(app, hub, db, ApiSettings())
+    add_rest_api(app, hub, db)
     try:
         async with (
             serving(app) as address,
@@ -484,7 +483,7 @@ async def test_an_unreachable_database_is_a_503_not_a_500() -> None:
     offline = Database("postgresql+asyncpg://127.0.0.1:1/none", service="test")
     await offline.open()
     app = FastAPI()
-    add_rest_api(app, TrendHub(), offline, ApiSettings())
+    add_rest_api(app, TrendHub(), offline)
     try:
         async with serving(app) as address, httpx.AsyncClient(base_url=f"http://{address}") as h:
             detail = problem_of(await h.get("/api/models"), 503)

@@ -38,7 +38,7 @@ async def api(
     app = FastAPI()
     # No database here: these tests serve what the hub holds (live rankings, websocket).
     offline = Database("postgresql+asyncpg://127.0.0.1:1/none", service="test")
-    add_rest_api(app, hub, offline, settings)
+    add_rest_api(app, hub, offline)
     app.include_router(build_ws_router(hub, settings))
     app.include_router(build_router(hub))
     if frontend_dir is not None:
