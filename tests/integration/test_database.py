@@ -256,6 +256,38 @@ async def test_engine_connections_carry_the_service_name(database_url: str) -> N
     assert seen == 1
 
 
+async def test_copy_upsert_as_the_first_statement_of_a_transaction_keeps_its_rows(
+    session: AsyncSession,
+) -> None:
+    """SQLAlchemy begins an asyncpg transaction lazily, at its first statement. A COPY sent
+    on the driver connection before any ran outside the transaction: into a staging table
+    that empties itself at commit, so the rows were gone before they were applied."""
+    from trendkit.db.models import ScorerInput
+    from trendkit.db.upsert import copy_upsert
+
+    def rows(batch: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "event_id": f"e-{batch}-{i}",
+                "title_id": f"tmdb:movie:{i}",
+                "partition": 0,
+                "observed_at": T0,
+                "late": False,
+                "payload": f'{{"n": {i}}}',
+            }
+            for i in range(150)
+        ]
+
+    # The first batch creates the staging table; the later ones find it there and COPY
+    # before anything else in their transaction.
+    for batch in range(3):
+        async with session.begin():
+            await copy_upsert(session, ScorerInput, rows(batch), conflict=["event_id"])
+    async with session.begin():
+        stored = await session.scalar(select(func.count()).select_from(ScorerInput))
+    assert stored == 450
+
+
 @pytest.mark.parametrize("rows", [3, 150])
 async def test_copy_upsert_matches_upsert_for_small_and_large_batches(
     session: AsyncSession, rows: int
