@@ -243,8 +243,12 @@ class BatchStage(Generic[In]):
         )
 
         async def decode_nothing(msg: KafkaMessage) -> Any:
-            # The stage decodes each record itself so one bad record cannot fail the batch.
-            return msg.raw_message
+            # The stage decodes each record itself so one bad record cannot fail the batch,
+            # so the "body" is the message itself. Asking for it as a second parameter
+            # (``message: KafkaMessage``) would make FastDepends resolve that context field
+            # in a worker thread, once per batch: a thread hop measured at ~5 % of a stage's
+            # CPU at 500 titles/s.
+            return msg
 
         @self.broker.subscriber(
             topic,
@@ -261,7 +265,7 @@ class BatchStage(Generic[In]):
             title=f"{self.service}:{self.input_topic}",
             description=f"{self.service} consumes {self.input_model.__name__} in batches",
         )
-        async def on_batch(body: Any, message: KafkaMessage) -> None:
+        async def on_batch(message: Any) -> None:
             await self.process(_raw_records(message.raw_message), message)
 
     def every(self, seconds: float, tick: Tick) -> None:
