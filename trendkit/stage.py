@@ -66,10 +66,10 @@ class PermanentError(Exception):
 class Outcome:
     """What a handler made of a batch: outputs, and the writes that must land with them.
 
-    The stage awaits ``persist`` and the broker's acknowledgements of ``outputs``
-    concurrently (both are mostly waiting on another process), and commits the input
-    offsets only when both succeeded. If either fails, ``on_failure`` undoes what the
-    handler recorded in memory, so that the retried batch yields the same outputs.
+    The stage awaits ``persist`` (or ``record``) and the broker's acknowledgements of
+    ``outputs`` concurrently (both are mostly waiting on another process), and commits
+    the input offsets only when both succeeded. If either fails, ``on_failure`` undoes
+    what the handler recorded in memory, so that the retried batch yields the same outputs.
     """
 
     outputs: Sequence[Outbound]
@@ -78,10 +78,12 @@ class Outcome:
     # Inputs the handler refused one by one (by event id): dead-lettered when the batch
     # settles, while the rest of the batch flows on.
     rejected: Mapping[str, PermanentError] = field(default_factory=dict)
-    # Persist only once every output is acknowledged, when the writes are the record of
-    # what was published (the scorer rebuilds its state from them: a crash between the
-    # two must leave the outputs to be made again, not recorded as sent).
-    persist_after_publish: bool = False
+    # Writes that are the record of what was published (the scorer rebuilds its state
+    # from them: a crash between the two must leave the outputs to be made again, never
+    # recorded as sent). Called with the outputs' acknowledgement, which it awaits before
+    # committing its transaction: the writes travel while the broker acknowledges (one
+    # wait instead of two in a row) and land only if every output was acknowledged.
+    record: Callable[[Awaitable[None]], Awaitable[None]] | None = None
 
 
 Handler = Callable[[list[In]], Awaitable[Sequence[Outbound] | Outcome]]
@@ -526,14 +528,18 @@ class BatchStage(Generic[In]):
         return handled if isinstance(handled, Outcome) else Outcome(handled)
 
     async def _deliver(self, outcome: Outcome) -> None:
-        publishing = self._publish(outcome.outputs)
-        if outcome.persist is None:
-            await publishing
-        elif outcome.persist_after_publish:
-            await publishing
-            await outcome.persist()
-        else:
-            await asyncio.gather(publishing, outcome.persist())
+        publishing = asyncio.ensure_future(self._publish(outcome.outputs))
+        writes = []
+        if outcome.persist is not None:
+            writes.append(outcome.persist())
+        if outcome.record is not None:
+            # shield: a record that fails or is cancelled must not cancel the publishing.
+            writes.append(outcome.record(asyncio.shield(publishing)))
+        # Every job runs to its end before a failure is raised: nothing of this batch may
+        # still be running when it is retried.
+        for result in await asyncio.gather(publishing, *writes, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
 
     async def _run(self, events: list[tuple[ConsumerRecord[Any, Any], In]]) -> Outcome:
         outcome = await self._handle(events)

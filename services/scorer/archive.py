@@ -9,7 +9,7 @@ redelivery they are recognised and change nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -84,9 +84,18 @@ class ScoreArchive:
         self.scorer = scorer
 
     async def store(
-        self, step: Step, scored: Sequence[Outbound], received: Mapping[str, str] | None = None
+        self,
+        step: Step,
+        scored: Sequence[Outbound],
+        received: Mapping[str, str] | None = None,
+        *,
+        before_commit: Awaitable[None] | None = None,
     ) -> None:
-        """Record a step: its inputs (as ``received``, when given), its scores, the watermark."""
+        """Record a step: its inputs (as ``received``, when given), its scores, the watermark.
+
+        ``before_commit``: awaited after the writes, before the commit (the scores'
+        publication): if it fails, nothing is recorded.
+        """
         async with self.db.transaction() as session:
             if step.archive:
                 # Payloads are JSON text already: COPY takes them as they are.
@@ -116,6 +125,8 @@ class ScoreArchive:
                 conflict=["scorer"],
                 update=["released_before", "updated_at"],
             )
+            if before_commit is not None:
+                await before_commit
 
     async def released_before(self) -> datetime | None:
         """Return the stored watermark (None before the first step)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -121,15 +122,10 @@ class ScoreTitles:
             self.metrics.watermark.set(step.released_before.timestamp())
         scored = [Outbound(TRENDS_SCORED, s) for s in step.outputs]
 
-        async def persist() -> None:
-            await self.archive.store(step, scored, received)
+        async def record(published: Awaitable[None]) -> None:
+            await self.archive.store(step, scored, received, before_commit=published)
 
-        return Outcome(
-            scored,
-            persist,
-            on_failure=self._forget,
-            persist_after_publish=True,
-        )
+        return Outcome(scored, record=record, on_failure=self._forget)
 
     def _forget(self) -> None:
         """A step was not recorded: drop the in-memory state; the next call rebuilds it."""

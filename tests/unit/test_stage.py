@@ -318,3 +318,55 @@ async def test_a_batch_that_fails_to_settle_is_undone_with_the_one_behind_it() -
     again = Delivery([*first, *second])
     await stage.process([*first, *second], again)  # type: ignore[arg-type]
     assert undone == ["B", "A", "A"]  # it still fails: undone again, and retried alone
+
+
+class GatedPublisher:
+    """A publisher whose acknowledgements come when the test says, or fail."""
+
+    def __init__(self) -> None:
+        self.acknowledge = asyncio.Event()
+        self.error: Exception | None = None
+
+    async def publish(self, outputs: Sequence[Outbound], *, metrics: object = None) -> None:
+        await self.acknowledge.wait()
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_record_writes_while_the_outputs_are_acknowledged_and_commits_only_after(
+    fails: bool,
+) -> None:
+    log: list[str] = []
+
+    async def handler(events: list[TitleObserved]) -> Outcome:
+        async def record(published: Any) -> None:
+            log.append("written")
+            await published  # a failed publication fails the record before its commit
+            log.append("committed")
+
+        return Outcome(
+            [Outbound(TITLES_ENRICHED, e) for e in events],
+            record=record,
+            on_failure=lambda: log.append("undone"),
+        )
+
+    stage, _ = make_stage(handler)
+    publisher = GatedPublisher()
+    stage.publisher = publisher  # type: ignore[assignment]
+    if fails:
+        publisher.error = ConnectionError("broker gone")
+    records = later_batch(["A"], 0)
+    delivery = Delivery(records)
+    await stage.process(records, delivery)  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)
+    assert log == ["written"]  # the writes went out before any acknowledgement came
+    assert delivery.settled == []
+    publisher.acknowledge.set()
+    await stage.drain()
+    if fails:
+        assert log == ["written", "undone"]
+        assert "commit" not in " ".join(delivery.settled)
+    else:
+        assert log == ["written", "committed"]
+        assert delivery.settled == ["commit 1"]
