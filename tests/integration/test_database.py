@@ -37,7 +37,12 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url: str)
 
     await upgrade(database_url)
     assert await table_names(database_url) == expected | {"alembic_version"}
+    assert await current(database_url) == "0005"
+
+    # One step down and up again (0005 retypes columns in place).
+    await downgrade(database_url, "0004")
     assert await current(database_url) == "0004"
+    await upgrade(database_url)
 
     await downgrade(database_url, "base")
     assert await table_names(database_url) == {"alembic_version"}
@@ -46,7 +51,7 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url: str)
     # Services starting together all migrate at start-up: the lock makes that safe.
     await asyncio.gather(*(upgrade(database_url) for _ in range(4)))
     assert await table_names(database_url) == expected | {"alembic_version"}
-    assert await current(database_url) == "0004"
+    assert await current(database_url) == "0005"
 
 
 async def test_models_match_the_migrations(database_url: str) -> None:

