@@ -7,7 +7,7 @@ from services.classifier.serving import ModelHolder
 from trendkit.contracts import TITLES_CLASSIFIED, TitleEnriched
 from trendkit.db.database import Database
 from trendkit.db.models import ClassificationRow
-from trendkit.db.upsert import insert_ignore
+from trendkit.db.upsert import copy_upsert
 from trendkit.stage import Outbound, Outcome
 
 
@@ -39,7 +39,8 @@ class ClassifyTitles:
 
         async def persist() -> None:
             async with self.db.transaction() as session:
-                await insert_ignore(session, ClassificationRow, rows)
+                # COPY-staged when the batch is large (a flood), executemany when small.
+                await copy_upsert(session, ClassificationRow, rows, conflict=["event_id"])
 
         # Stored while the outputs are in flight; offsets are committed after both.
         return Outcome([Outbound(TITLES_CLASSIFIED, c) for c in classified], persist)
