@@ -7,11 +7,12 @@ the same keys.
 
 The statement is built and compiled by SQLAlchemy once per shape (table, columns,
 conflict clause) and executed on the asyncpg connection under the session, inside its
-transaction: SQLAlchemy's own executemany spent ~1.5 ms of client CPU per call on
-compiling and binding (measured: 20 rows of 1 KB JSON, 2.6 ms of client CPU per
-transaction), more than a stage's whole handling of a small batch. Rows of column types
-whose values asyncpg takes as they are (text, numbers, booleans, times, JSON as text,
-arrays of those) take that path; any other type goes through SQLAlchemy's binding.
+transaction: SQLAlchemy's own executemany binds every row through its type processors
+on each call, and JSON that a caller already has as text (pydantic's) had to be parsed
+back into objects for it to serialise again. Rows of column types whose values asyncpg
+takes as they are (text, numbers, booleans, times, JSON as text, arrays of those) take
+that path; any other type, or a statement with literals of its own, goes through
+SQLAlchemy.
 """
 
 from __future__ import annotations
