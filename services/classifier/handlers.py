@@ -38,9 +38,9 @@ class ClassifyTitles:
         ]
 
         async def persist() -> None:
-            async with self.db.transaction() as session:
+            async with self.db.driver_transaction() as connection:
                 # COPY-staged when the batch is large (a flood), executemany when small.
-                await copy_upsert(session, ClassificationRow, rows, conflict=["event_id"])
+                await copy_upsert(connection, ClassificationRow, rows, conflict=["event_id"])
 
         # Stored while the outputs are in flight; offsets are committed after both.
         return Outcome([Outbound(TITLES_CLASSIFIED, c) for c in classified], persist)

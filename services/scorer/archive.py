@@ -96,21 +96,21 @@ class ScoreArchive:
         ``before_commit``: awaited after the writes, before the commit (the scores'
         publication): if it fails, nothing is recorded.
         """
-        async with self.db.transaction() as session:
+        async with self.db.driver_transaction() as connection:
             if step.archive:
                 # Payloads are JSON text already: COPY takes them as they are.
                 rows = [_input_row(a, received or {}) for a in step.archive]
-                await copy_upsert(session, ScorerInput, rows, conflict=["event_id"])
+                await copy_upsert(connection, ScorerInput, rows, conflict=["event_id"])
             if scored:
                 components = [_scored(s).components.model_dump_json() for s in scored]
                 await copy_upsert(
-                    session,
+                    connection,
                     TrendScoreRow,
                     [history_row(_scored(s), c) for s, c in zip(scored, components, strict=True)],
                     conflict=["event_id"],
                 )
                 await copy_upsert(
-                    session,
+                    connection,
                     CurrentScore,
                     # In order: the last one per key wins.
                     [_current_row(s, c) for s, c in zip(scored, components, strict=True)],
@@ -119,7 +119,7 @@ class ScoreArchive:
                     only_if_newer="scored_at",
                 )
             await upsert(
-                session,
+                connection,
                 ScorerState,
                 [{"scorer": self.scorer, "released_before": step.released_before}],
                 conflict=["scorer"],

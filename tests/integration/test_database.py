@@ -342,3 +342,51 @@ async def test_copy_upsert_matches_upsert_for_small_and_large_batches(
     assert stored["tmdb:movie:2"].score == 9.0
     assert stored["tmdb:movie:2"].payload == {"title_id": "tmdb:movie:2", "score": 9.0}
     assert stored["tmdb:movie:3"].components == {"raw": 1.0}
+
+
+async def test_a_driver_transaction_commits_or_rolls_back_and_returns_its_connection(
+    database_url: str,
+) -> None:
+    from trendkit.db.database import Database
+    from trendkit.db.models import ScorerInput
+    from trendkit.db.upsert import copy_upsert
+
+    def rows(batch: int, n: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "event_id": f"d-{batch}-{i}",
+                "title_id": f"tmdb:movie:{i}",
+                "partition": 0,
+                "observed_at": T0,
+                "late": False,
+                "payload": None if i == 0 else {"n": i},
+            }
+            for i in range(n)
+        ]
+
+    db = Database(database_url, service="test-driver", pool_size=1)
+    await db.open()
+    try:
+        # More transactions than the pool holds: each gives its connection back.
+        for batch, n in enumerate([150, 3, 150, 3]):  # COPY-staged and executemany
+            async with db.driver_transaction() as conn:
+                await copy_upsert(conn, ScorerInput, rows(batch, n), conflict=["event_id"])
+
+        async def fail_after_writing() -> None:
+            async with db.driver_transaction() as conn:
+                await copy_upsert(conn, ScorerInput, rows(9, 150), conflict=["event_id"])
+                raise RuntimeError("a failure after the writes")
+
+        with pytest.raises(RuntimeError, match="after the writes"):
+            await fail_after_writing()
+        async with db.transaction() as session:
+            stored = await session.scalar(select(func.count()).select_from(ScorerInput))
+            tick = await session.get(ScorerInput, "d-0-0")
+            later = await session.get(ScorerInput, "d-2-7")
+        assert stored == 306  # the failed transaction left nothing
+        assert tick is not None
+        assert tick.payload is None  # JSON null, as SQLAlchemy stores it
+        assert later is not None
+        assert later.payload == {"n": 7}
+    finally:
+        await db.close()

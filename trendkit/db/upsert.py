@@ -18,9 +18,11 @@ SQLAlchemy.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
+import asyncpg
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeEngine
@@ -47,7 +50,8 @@ CHUNK_SIZE = 500
 COPY_THRESHOLD = 100
 
 Target = Table | type[DeclarativeBase]
-Executor = AsyncSession | AsyncConnection
+# A session or connection, or the asyncpg connection of ``Database.driver_transaction``.
+Executor: TypeAlias = AsyncSession | AsyncConnection | asyncpg.Connection
 Row = Mapping[str, Any]
 
 
@@ -163,8 +167,13 @@ async def upsert(
     rows = dedupe(rows, conflict)
     columns = tuple(rows[0].keys())
     _check_columns(table, columns, "rows")
-    sql = await _compiled(session, table, columns, shape)
+    sql = _compiled(table, columns, shape)
     if sql is None:
+        if isinstance(session, asyncpg.Connection):
+            raise TypeError(
+                f"{table.name}: these columns need SQLAlchemy's binding; "
+                "upsert them through a session, not the driver connection"
+            )
         stmt = shape.statement(table)
         for chunk in chunked(rows, chunk_size):
             await session.execute(stmt, list(chunk))
@@ -183,6 +192,8 @@ async def driver_connection(session: Executor) -> Any:
     staging table that empties itself at commit lost its rows that way). So a transaction
     not yet begun on the wire is begun here first.
     """
+    if isinstance(session, asyncpg.Connection):
+        return session  # Database.driver_transaction began its transaction
     connection = await session.connection() if isinstance(session, AsyncSession) else session
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
@@ -211,6 +222,7 @@ class _Shape(NamedTuple):
 
 
 _PLAIN_TYPES = (String, Integer, Float, Boolean, DateTime, JSON)
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _COMPILED: dict[tuple[Any, ...], str | None] = {}  # bounded: one entry per call site's shape
 
 
@@ -221,9 +233,7 @@ def _driver_takes(column_type: TypeEngine[Any]) -> bool:
     return isinstance(column_type, _PLAIN_TYPES) and not isinstance(column_type, Enum)
 
 
-async def _compiled(
-    session: Executor, table: Table, columns: tuple[str, ...], shape: _Shape
-) -> str | None:
+def _compiled(table: Table, columns: tuple[str, ...], shape: _Shape) -> str | None:
     """Return the upsert of ``columns`` into ``table`` as asyncpg SQL, compiled once per shape.
 
     None when the driver cannot take the rows as they are: a column type that needs
@@ -237,10 +247,7 @@ async def _compiled(
             stmt = shape.statement(table).values(
                 {c: bindparam(c, type_=table.c[c].type) for c in columns}
             )
-            connection = (
-                await session.connection() if isinstance(session, AsyncSession) else session
-            )
-            compiled = stmt.compile(dialect=connection.dialect)
+            compiled = stmt.compile(dialect=_DIALECT)
             if tuple(compiled.positiontup or ()) == columns:
                 sql = compiled.string
         _COMPILED[key] = sql
@@ -297,7 +304,7 @@ def _json_text(value: Any, column_type: TypeEngine[Any]) -> Any:
 
 
 async def copy_upsert(
-    session: AsyncSession,
+    session: Executor,
     table_or_model: Target,
     rows: Sequence[Row],
     *,
@@ -324,13 +331,11 @@ async def copy_upsert(
     columns = list(rows[0].keys())
     _check_columns(table, columns, "rows")
     staging = f"_staging_{table.name}"
-    connection = await session.connection()
-    driver = await driver_connection(connection)
-    raw = await connection.get_raw_connection()
+    driver = await driver_connection(session)
     # A temporary table lives as long as its connection: create it once per connection.
-    created: set[str] = raw.info.setdefault("staging_tables", set())
+    created = _STAGING_TABLES.setdefault(driver, set())
     if staging not in created:
-        await connection.exec_driver_sql(
+        await driver.execute(
             f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
             f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
         )
@@ -338,12 +343,14 @@ async def copy_upsert(
     records = _records(table, columns, rows)
     await driver.copy_records_to_table(staging, records=records, columns=columns)
     shape = _Shape(tuple(conflict), tuple(update or ()), only_if_newer, ())
-    await driver.execute(_from_staging(connection, table, staging, tuple(columns), shape))
+    await driver.execute(_from_staging(table, staging, tuple(columns), shape))
 
 
-def _from_staging(
-    connection: AsyncConnection, table: Table, staging: str, columns: tuple[str, ...], shape: _Shape
-) -> str:
+# Staging tables made on each driver connection (forgotten with the connection).
+_STAGING_TABLES: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _from_staging(table: Table, staging: str, columns: tuple[str, ...], shape: _Shape) -> str:
     """Return the ``INSERT … SELECT`` from the staging table, compiled once per shape.
 
     Building and compiling it per call cost ~3 ms of CPU (a new staging ``Table`` each
@@ -361,7 +368,7 @@ def _from_staging(
             update=shape.update,
             only_if_newer=shape.only_if_newer,
         )
-        compiled = stmt.compile(dialect=connection.dialect)
+        compiled = stmt.compile(dialect=_DIALECT)
         if compiled.positiontup:
             raise RuntimeError(f"{table.name}: INSERT from staging has parameters")
         found = _COMPILED[key] = compiled.string
