@@ -390,3 +390,46 @@ async def test_a_driver_transaction_commits_or_rolls_back_and_returns_its_connec
         assert later.payload == {"n": 7}
     finally:
         await db.close()
+
+
+async def test_copy_upsert_after_a_rolled_back_first_use_of_its_connection(
+    database_url: str,
+) -> None:
+    """The staging table is created inside the caller's transaction; when that transaction
+    rolls back, the table is gone with it, and the next COPY on the connection must not
+    take it for made (every later batch would fail)."""
+    from trendkit.db.database import Database
+    from trendkit.db.models import ScorerInput
+    from trendkit.db.upsert import copy_upsert
+
+    def rows(batch: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "event_id": f"r-{batch}-{i}",
+                "title_id": f"tmdb:movie:{i}",
+                "partition": 0,
+                "observed_at": T0,
+                "late": False,
+                "payload": "{}",
+            }
+            for i in range(150)
+        ]
+
+    db = Database(database_url, service="test-staging", pool_size=1)
+    await db.open()
+    try:
+
+        async def first_use_fails() -> None:
+            async with db.driver_transaction() as conn:
+                await copy_upsert(conn, ScorerInput, rows(0), conflict=["event_id"])
+                raise ConnectionError("the broker did not acknowledge")
+
+        with pytest.raises(ConnectionError):
+            await first_use_fails()
+        async with db.driver_transaction() as conn:
+            await copy_upsert(conn, ScorerInput, rows(1), conflict=["event_id"])
+        async with db.transaction() as session:
+            stored = await session.scalar(select(func.count()).select_from(ScorerInput))
+        assert stored == 150
+    finally:
+        await db.close()

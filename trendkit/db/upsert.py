@@ -18,7 +18,6 @@ SQLAlchemy.
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
 
@@ -332,22 +331,16 @@ async def copy_upsert(
     _check_columns(table, columns, "rows")
     staging = f"_staging_{table.name}"
     driver = await driver_connection(session)
-    # A temporary table lives as long as its connection: create it once per connection.
-    created = _STAGING_TABLES.setdefault(driver, set())
-    if staging not in created:
-        await driver.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
-            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-        )
-        created.add(staging)
+    # Asked for every time, not remembered per connection: it is created inside the
+    # caller's transaction, and a transaction that rolls back takes it away again.
+    await driver.execute(
+        f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+    )
     records = _records(table, columns, rows)
     await driver.copy_records_to_table(staging, records=records, columns=columns)
     shape = _Shape(tuple(conflict), tuple(update or ()), only_if_newer, ())
     await driver.execute(_from_staging(table, staging, tuple(columns), shape))
-
-
-# Staging tables made on each driver connection (forgotten with the connection).
-_STAGING_TABLES: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _from_staging(table: Table, staging: str, columns: tuple[str, ...], shape: _Shape) -> str:
