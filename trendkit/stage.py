@@ -248,8 +248,8 @@ class BatchStage(Generic[In]):
             # The stage decodes each record itself so one bad record cannot fail the batch,
             # so the "body" is the message itself. Asking for it as a second parameter
             # (``message: KafkaMessage``) would make FastDepends resolve that context field
-            # in a worker thread, once per batch: a thread hop measured at ~5 % of a stage's
-            # CPU at 500 titles/s.
+            # in a worker thread, once per batch: a thread hop, ~5 % of a stage's py-spy
+            # samples at 500 titles/s.
             return msg
 
         @self.broker.subscriber(
