@@ -176,7 +176,7 @@ async def measure_latency(bootstrap: str, prefix: str, rate: float, seconds: flo
     They leave as scrapers send them: a chart of ``CHART`` titles at once (a scraper
     publishes a page's observations together), one chart every ``CHART / rate`` seconds.
     Sending the titles one by one, 2 ms apart, made one produce request per title, a
-    load no source makes (seen: the broker's CPU per title ×1.3, this process's ×1.8).
+    load no source makes (seen: the broker's CPU per title ×1.3, this process's ×2).
     """
     n = int(rate * seconds)
     payloads = observations(n, "lat")

@@ -261,6 +261,31 @@ async def test_engine_connections_carry_the_service_name(database_url: str) -> N
     assert seen == 1
 
 
+def scorer_inputs(batch: str, n: int = 150) -> list[dict[str, Any]]:
+    """Rows for ``scorer_inputs``: 150 by default, above the threshold where COPY is used.
+
+    The first has no payload (a clock tick's), the others JSON text (as the scorer sends it).
+    """
+    return [
+        {
+            "event_id": f"{batch}-{i}",
+            "title_id": f"tmdb:movie:{i}",
+            "partition": 0,
+            "observed_at": T0,
+            "late": False,
+            "payload": None if i == 0 else f'{{"n": {i}}}',
+        }
+        for i in range(n)
+    ]
+
+
+async def archive(executor: Any, rows: list[dict[str, Any]]) -> None:
+    from trendkit.db.models import ScorerInput
+    from trendkit.db.upsert import copy_upsert
+
+    await copy_upsert(executor, ScorerInput, rows, conflict=["event_id"])
+
+
 async def test_copy_upsert_as_the_first_statement_of_a_transaction_keeps_its_rows(
     session: AsyncSession,
 ) -> None:
@@ -268,26 +293,12 @@ async def test_copy_upsert_as_the_first_statement_of_a_transaction_keeps_its_row
     on the driver connection before any ran outside the transaction: into a staging table
     that empties itself at commit, so the rows were gone before they were applied."""
     from trendkit.db.models import ScorerInput
-    from trendkit.db.upsert import copy_upsert
-
-    def rows(batch: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "event_id": f"e-{batch}-{i}",
-                "title_id": f"tmdb:movie:{i}",
-                "partition": 0,
-                "observed_at": T0,
-                "late": False,
-                "payload": f'{{"n": {i}}}',
-            }
-            for i in range(150)
-        ]
 
     # The first batch creates the staging table; the later ones find it there and COPY
     # before anything else in their transaction.
     for batch in range(3):
         async with session.begin():
-            await copy_upsert(session, ScorerInput, rows(batch), conflict=["event_id"])
+            await archive(session, scorer_inputs(f"e{batch}"))
     async with session.begin():
         stored = await session.scalar(select(func.count()).select_from(ScorerInput))
     assert stored == 450
@@ -349,20 +360,6 @@ async def test_a_driver_transaction_commits_or_rolls_back_and_returns_its_connec
 ) -> None:
     from trendkit.db.database import Database
     from trendkit.db.models import ScorerInput
-    from trendkit.db.upsert import copy_upsert
-
-    def rows(batch: int, n: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "event_id": f"d-{batch}-{i}",
-                "title_id": f"tmdb:movie:{i}",
-                "partition": 0,
-                "observed_at": T0,
-                "late": False,
-                "payload": None if i == 0 else {"n": i},
-            }
-            for i in range(n)
-        ]
 
     db = Database(database_url, service="test-driver", pool_size=1)
     await db.open()
@@ -370,19 +367,19 @@ async def test_a_driver_transaction_commits_or_rolls_back_and_returns_its_connec
         # More transactions than the pool holds: each gives its connection back.
         for batch, n in enumerate([150, 3, 150, 3]):  # COPY-staged and executemany
             async with db.driver_transaction() as conn:
-                await copy_upsert(conn, ScorerInput, rows(batch, n), conflict=["event_id"])
+                await archive(conn, scorer_inputs(f"d{batch}", n))
 
         async def fail_after_writing() -> None:
             async with db.driver_transaction() as conn:
-                await copy_upsert(conn, ScorerInput, rows(9, 150), conflict=["event_id"])
+                await archive(conn, scorer_inputs("d9"))
                 raise RuntimeError("a failure after the writes")
 
         with pytest.raises(RuntimeError, match="after the writes"):
             await fail_after_writing()
         async with db.transaction() as session:
             stored = await session.scalar(select(func.count()).select_from(ScorerInput))
-            tick = await session.get(ScorerInput, "d-0-0")
-            later = await session.get(ScorerInput, "d-2-7")
+            tick = await session.get(ScorerInput, "d0-0")
+            later = await session.get(ScorerInput, "d2-7")
         assert stored == 306  # the failed transaction left nothing
         assert tick is not None
         assert tick.payload is None  # JSON null, as SQLAlchemy stores it
@@ -400,20 +397,6 @@ async def test_copy_upsert_after_a_rolled_back_first_use_of_its_connection(
     take it for made (every later batch would fail)."""
     from trendkit.db.database import Database
     from trendkit.db.models import ScorerInput
-    from trendkit.db.upsert import copy_upsert
-
-    def rows(batch: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "event_id": f"r-{batch}-{i}",
-                "title_id": f"tmdb:movie:{i}",
-                "partition": 0,
-                "observed_at": T0,
-                "late": False,
-                "payload": "{}",
-            }
-            for i in range(150)
-        ]
 
     db = Database(database_url, service="test-staging", pool_size=1)
     await db.open()
@@ -421,13 +404,13 @@ async def test_copy_upsert_after_a_rolled_back_first_use_of_its_connection(
 
         async def first_use_fails() -> None:
             async with db.driver_transaction() as conn:
-                await copy_upsert(conn, ScorerInput, rows(0), conflict=["event_id"])
+                await archive(conn, scorer_inputs("r0"))
                 raise ConnectionError("the broker did not acknowledge")
 
         with pytest.raises(ConnectionError):
             await first_use_fails()
         async with db.driver_transaction() as conn:
-            await copy_upsert(conn, ScorerInput, rows(1), conflict=["event_id"])
+            await archive(conn, scorer_inputs("r1"))
         async with db.transaction() as session:
             stored = await session.scalar(select(func.count()).select_from(ScorerInput))
         assert stored == 150

@@ -6,13 +6,13 @@ as one prepared statement executed per row, in chunks. Every row of one call mus
 the same keys.
 
 The statement is built and compiled by SQLAlchemy once per shape (table, columns,
-conflict clause) and executed on the asyncpg connection under the session, inside its
-transaction: SQLAlchemy's own executemany binds every row through its type processors
-on each call, and JSON that a caller already has as text (pydantic's) had to be parsed
-back into objects for it to serialise again. Rows of column types whose values asyncpg
-takes as they are (text, numbers, booleans, times, JSON as text, arrays of those) take
-that path; any other type, or a statement with literals of its own, goes through
-SQLAlchemy.
+conflict clause) and sent as driver SQL with the rows as tuples: SQLAlchemy's own
+executemany binds every row through its type processors on each call, and JSON that a
+caller already has as text (pydantic's) had to be parsed back into objects for it to
+serialise again. Rows of column types whose values asyncpg takes as they are (text,
+numbers, booleans, times, JSON as text, arrays of those) take that path; any other type,
+or a statement with literals of its own, goes through SQLAlchemy. Both functions take a
+session, a connection, or the asyncpg connection of ``Database.driver_transaction``.
 """
 
 from __future__ import annotations
@@ -165,7 +165,6 @@ async def upsert(
     shape = _Shape(tuple(conflict), tuple(update or ()), only_if_newer, tuple(keep_when_empty))
     rows = dedupe(rows, conflict)
     columns = tuple(rows[0].keys())
-    _check_columns(table, columns, "rows")
     sql = _compiled(table, columns, shape)
     if sql is None:
         if isinstance(session, asyncpg.Connection):
@@ -173,32 +172,46 @@ async def upsert(
                 f"{table.name}: these columns need SQLAlchemy's binding; "
                 "upsert them through a session, not the driver connection"
             )
-        stmt = shape.statement(table)
+        stmt = shape.on(insert(table), table)
         for chunk in chunked(rows, chunk_size):
             await session.execute(stmt, list(chunk))
         return
     records = _records(table, columns, rows)
-    driver = await driver_connection(session)
     for start in range(0, len(records), chunk_size):
-        await driver.executemany(sql, records[start : start + chunk_size])
+        await _send(session, sql, records[start : start + chunk_size])
 
 
-async def driver_connection(session: Executor) -> Any:
-    """Return the asyncpg connection under ``session``, inside the session's transaction.
+async def _send(executor: Executor, sql: str, records: list[tuple[Any, ...]] | None = None) -> None:
+    """Run ready asyncpg SQL once, or once per record, on the executor's connection.
 
-    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: work sent
-    on the driver before that ran outside the transaction, autocommitted (a COPY into a
-    staging table that empties itself at commit lost its rows that way). So a transaction
-    not yet begun on the wire is begun here first.
+    Through a session or connection it goes as driver SQL (no per-row binding), which
+    also begins the transaction on the wire if nothing has yet: SQLAlchemy's asyncpg
+    adapter sends BEGIN lazily, with the first statement it runs.
     """
-    if isinstance(session, asyncpg.Connection):
-        return session  # Database.driver_transaction began its transaction
-    connection = await session.connection() if isinstance(session, AsyncSession) else session
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    if not driver.is_in_transaction():
-        await connection.exec_driver_sql("SELECT 1")
+    if isinstance(executor, asyncpg.Connection):
+        if records is None:
+            await executor.execute(sql)
+        else:
+            await executor.executemany(sql, records)
+        return
+    connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
+    await connection.exec_driver_sql(sql, records)
+
+
+async def _driver_in_transaction(executor: Executor) -> Any:
+    """Return the asyncpg connection under ``executor``, which must be in a transaction.
+
+    Work sent on the driver outside one is autocommitted: a COPY into a staging table
+    that empties itself at commit lost its rows that way, when it was the first
+    statement of a session's transaction.
+    """
+    if isinstance(executor, asyncpg.Connection):
+        driver = executor
+    else:
+        connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
+        driver = (await connection.get_raw_connection()).driver_connection
+    if driver is None or not driver.is_in_transaction():
+        raise RuntimeError("COPY needs a transaction begun on the wire; none is")
     return driver
 
 
@@ -210,8 +223,10 @@ class _Shape(NamedTuple):
     only_if_newer: str | None
     keep_when_empty: tuple[str, ...]
 
-    def statement(self, table: Table) -> Insert:
-        return upsert_statement(
+    def on(self, stmt: Insert, table: Table) -> Insert:
+        """Return ``stmt`` with this shape's conflict clause."""
+        return with_conflict_clause(
+            stmt,
             table,
             conflict=self.conflict,
             update=self.update,
@@ -241,12 +256,11 @@ def _compiled(table: Table, columns: tuple[str, ...], shape: _Shape) -> str | No
     """
     key = (table, columns, shape)
     if key not in _COMPILED:
+        _check_columns(table, columns, "rows")
         sql = None
         if all(_driver_takes(table.c[c].type) for c in columns):
-            stmt = shape.statement(table).values(
-                {c: bindparam(c, type_=table.c[c].type) for c in columns}
-            )
-            compiled = stmt.compile(dialect=_DIALECT)
+            values = {c: bindparam(c, type_=table.c[c].type) for c in columns}
+            compiled = shape.on(insert(table).values(values), table).compile(dialect=_DIALECT)
             if tuple(compiled.positiontup or ()) == columns:
                 sql = compiled.string
         _COMPILED[key] = sql
@@ -255,21 +269,8 @@ def _compiled(table: Table, columns: tuple[str, ...], shape: _Shape) -> str | No
 
 def _records(table: Table, columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any, ...]]:
     """Return the rows as tuples in ``columns`` order, JSON columns as JSON text."""
-    json_at = [
-        (i, table.c[c].type) for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)
-    ]
-    records = [tuple(row[c] for c in columns) for row in rows]
-    if not json_at:
-        return records
-    out = []
-    for record in records:
-        if any(not isinstance(record[i], str) for i, _ in json_at):
-            values = list(record)
-            for i, column_type in json_at:
-                values[i] = _json_text(values[i], column_type)
-            record = tuple(values)
-        out.append(record)
-    return out
+    typed = [(c, t if isinstance(t := table.c[c].type, JSON) else None) for c in columns]
+    return [tuple(row[c] if t is None else _json_text(row[c], t) for c, t in typed) for row in rows]
 
 
 async def insert_ignore(
@@ -327,23 +328,26 @@ async def copy_upsert(
         )
         return
     rows = dedupe(rows, conflict)
-    columns = list(rows[0].keys())
-    _check_columns(table, columns, "rows")
-    staging = f"_staging_{table.name}"
-    driver = await driver_connection(session)
-    # Asked for every time, not remembered per connection: it is created inside the
-    # caller's transaction, and a transaction that rolls back takes it away again.
-    await driver.execute(
-        f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
-        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-    )
-    records = _records(table, columns, rows)
-    await driver.copy_records_to_table(staging, records=records, columns=columns)
+    columns = tuple(rows[0].keys())
     shape = _Shape(tuple(conflict), tuple(update or ()), only_if_newer, ())
-    await driver.execute(_from_staging(table, staging, tuple(columns), shape))
+    apply = _from_staging(table, columns, shape)
+    staging = f"_staging_{table.name}"
+    # Asked for every time, not remembered per connection: it is created inside the
+    # caller's transaction, and a transaction that rolls back takes it away again. Sent
+    # first, it also begins that transaction on the wire.
+    await _send(
+        session,
+        f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS',
+    )
+    driver = await _driver_in_transaction(session)
+    await driver.copy_records_to_table(
+        staging, records=_records(table, columns, rows), columns=columns
+    )
+    await _send(session, apply)
 
 
-def _from_staging(table: Table, staging: str, columns: tuple[str, ...], shape: _Shape) -> str:
+def _from_staging(table: Table, columns: tuple[str, ...], shape: _Shape) -> str:
     """Return the ``INSERT … SELECT`` from the staging table, compiled once per shape.
 
     Building and compiling it per call cost ~3 ms of CPU (a new staging ``Table`` each
@@ -352,15 +356,12 @@ def _from_staging(table: Table, staging: str, columns: tuple[str, ...], shape: _
     key = ("staging", table, columns, shape)
     found = _COMPILED.get(key)
     if found is None:
-        staged = Table(staging, MetaData(), *(Column(c, table.c[c].type) for c in columns))
-        from_staging = insert(table).from_select(columns, select(*(staged.c[c] for c in columns)))
-        stmt = with_conflict_clause(
-            from_staging,
-            table,
-            conflict=shape.conflict,
-            update=shape.update,
-            only_if_newer=shape.only_if_newer,
+        _check_columns(table, columns, "rows")
+        staged = Table(
+            f"_staging_{table.name}", MetaData(), *(Column(c, table.c[c].type) for c in columns)
         )
+        select_staged = select(*(staged.c[c] for c in columns))
+        stmt = shape.on(insert(table).from_select(columns, select_staged), table)
         compiled = stmt.compile(dialect=_DIALECT)
         if compiled.positiontup:
             raise RuntimeError(f"{table.name}: INSERT from staging has parameters")
