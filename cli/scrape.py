@@ -16,7 +16,7 @@ from services.scraper.parsers import PARSERS, LayoutError, to_observed
 from services.scraper.settings import ScraperSettings
 from services.scraper.sources import observe_source
 from services.scraper.tmdb import TmdbError
-from trendkit.broker import ensure_topics, make_publisher
+from trendkit.broker import ensure_topics
 from trendkit.contracts import PIPELINE_TOPICS, Provenance, TitleObserved, now_utc
 from trendkit.db.database import Database
 from trendkit.objectstore import open_object_store
@@ -99,9 +99,7 @@ async def _once(settings: ScraperSettings, source: str, *, dry_run: bool) -> lis
     await ensure_topics(settings, PIPELINE_TOPICS)
     db = Database(settings.database_url, service="scraper-cli")
     store = open_object_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url)
-    publisher = BatchPublisher(
-        make_publisher(settings, service="scraper-cli"), settings, service="scraper-cli"
-    )
+    publisher = BatchPublisher(settings, service="scraper-cli")
     await db.open()
     await publisher.start()
     try:

@@ -12,7 +12,7 @@ from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
-from trendkit.broker import ensure_topics, make_broker, make_publisher
+from trendkit.broker import ensure_topics, make_broker
 from trendkit.contracts import PIPELINE_TOPICS
 from trendkit.db.database import Database
 from trendkit.publish import BatchPublisher
@@ -36,9 +36,7 @@ class ServiceContext:
 
     def __post_init__(self) -> None:
         self.broker = make_broker(self.settings, service=self.service, registry=self.registry)
-        self.publisher = BatchPublisher(
-            make_publisher(self.settings, service=self.service), self.settings, service=self.service
-        )
+        self.publisher = BatchPublisher(self.settings, service=self.service)
         self.db = Database(self.settings.database_url, service=self.service)
         self.metrics = StageMetrics(self.registry)
 
