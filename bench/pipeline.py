@@ -55,7 +55,6 @@ from trendkit.contracts import (
 from trendkit.db import migrate
 
 STAGES = ("enricher", "classifier", "scorer")
-PARTITIONS = 6
 STALLED_S = 60.0
 CHART = 20
 
@@ -170,7 +169,9 @@ async def measure_throughput(
     return n / elapsed
 
 
-async def measure_latency(bootstrap: str, prefix: str, rate: float, seconds: float) -> list[float]:
+async def measure_latency(
+    bootstrap: str, prefix: str, rate: float, seconds: float, meter: CpuMeter
+) -> list[float]:
     """Send titles at a fixed rate; return each one's send → scored latency in ms.
 
     They leave as scrapers send them: a chart of ``CHART`` titles at once (a scraper
@@ -203,6 +204,7 @@ async def measure_latency(bootstrap: str, prefix: str, rate: float, seconds: flo
 
     reading = asyncio.create_task(read())
     keyed = [(p, _title_id(p)) for p in payloads]
+    meter.restart()
     began = time.perf_counter()
     for first in range(0, n, CHART):
         due = began + first / rate
@@ -221,13 +223,13 @@ async def measure_latency(bootstrap: str, prefix: str, rate: float, seconds: flo
     return list(latencies.values())
 
 
-async def measure_raw_hop(bootstrap: str, n: int) -> float:
+async def measure_raw_hop(bootstrap: str, n: int, partitions: int) -> float:
     """The peer: aiokafka consume → produce between two topics, batched; return msg/s."""
     prefix = f"raw{uuid.uuid4().hex[:6]}."
     source, sink = f"{prefix}in", f"{prefix}out"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
-    await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (source, sink)])
+    await admin.create_topics([NewTopic(t, partitions, 1) for t in (source, sink)])
     await admin.close()
     payloads = observations(n, "raw")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
@@ -252,12 +254,24 @@ async def measure_raw_hop(bootstrap: str, n: int) -> float:
     return n / elapsed
 
 
+def per_title_ms(spent: dict[str, float], titles: int) -> dict[str, float]:
+    """Return CPU milliseconds per title for each process."""
+    return {k: round(v * 1000 / max(titles, 1), 3) for k, v in spent.items()}
+
+
+def describe_cpu(cpu_ms: dict[str, float]) -> str:
+    """Return the total and each process's share, the largest first."""
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu_ms.items(), key=lambda kv: -kv[1]))
+    return f"{sum(cpu_ms.values()):.2f} ms ({parts})"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--titles", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--partitions", type=int, default=6, help="of every topic")
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()
 
@@ -272,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             env = {
                 **stack.env(),
                 "TOPIC_PREFIX": prefix,
-                "TOPIC_PARTITIONS": str(PARTITIONS),
+                "TOPIC_PARTITIONS": str(args.partitions),
                 "LOG_LEVEL": "WARNING",
                 # The skeleton's figures are of the pipeline, not of a model: the keyword
                 # enricher costs next to nothing (bench/enricher_genres.py measures MiniLM).
@@ -290,32 +304,31 @@ def main(argv: Sequence[str] | None = None) -> None:
                 # Latency first: right after a flood, Postgres and the broker are still
                 # catching up (seen: p99 ×3 in the first seconds), which is a measure of
                 # recovery, not of latency at a steady 500 titles/s.
-                print(f"latency: {args.rate:g} titles/s for {args.seconds:g} s…")
-                lat = asyncio.run(measure_latency(bootstrap, prefix, args.rate, args.seconds))
-                print(f"throughput: {args.titles} titles through {len(STAGES)} stages…")
                 meter = CpuMeter(
                     {name: supervisor.processes[name].popen.pid for name in STAGES}
                     | stack.pids()
                     | {"bench": os.getpid()},
                     alone=frozenset({"bench"}),
                 )
+                print(f"latency: {args.rate:g} titles/s for {args.seconds:g} s…")
+                lat = asyncio.run(
+                    measure_latency(bootstrap, prefix, args.rate, args.seconds, meter)
+                )
+                # Until the last title came out: at a steady rate, where the two cores go.
+                cpu_at_rate = per_title_ms(meter.spent(), len(lat))
+                print(f"  CPU per title at {args.rate:g}/s: {describe_cpu(cpu_at_rate)}")
+                print(f"throughput: {args.titles} titles through {len(STAGES)} stages…")
                 scorer_metrics = f"http://127.0.0.1:{supervisor.processes['scorer'].port}/metrics"
                 titles_per_s = asyncio.run(
                     measure_throughput(bootstrap, prefix, args.titles, scorer_metrics, meter)
                 )
-                cpu_ms = {k: round(v * 1000 / args.titles, 3) for k, v in meter.spent().items()}
+                cpu_ms = per_title_ms(meter.spent(), args.titles)
                 print(f"  {titles_per_s:,.0f} titles/s end to end")
-                print(
-                    f"  CPU per title: {sum(cpu_ms.values()):.2f} ms ("
-                    + ", ".join(
-                        f"{k} {v:.2f}" for k, v in sorted(cpu_ms.items(), key=lambda kv: -kv[1])
-                    )
-                    + ")"
-                )
+                print(f"  CPU per title: {describe_cpu(cpu_ms)}")
             finally:
                 supervisor.stop()
             print(f"raw aiokafka hop: {args.titles} messages…")
-            raw_hop = asyncio.run(measure_raw_hop(bootstrap, args.titles))
+            raw_hop = asyncio.run(measure_raw_hop(bootstrap, args.titles, args.partitions))
     p50, p99 = percentile(lat, 50), percentile(lat, 99)
     print(
         f"  end-to-end latency at {args.rate:g}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
@@ -330,11 +343,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "p99_ms": round(p99, 1),
                 "raw_hop_per_s": round(raw_hop, 1),
                 "cpu_ms_per_title": cpu_ms,
+                "cpu_ms_per_title_at_rate": cpu_at_rate,
                 "ratio_to_raw_hop": round(titles_per_s / raw_hop, 4),
                 "titles": args.titles,
                 "rate": args.rate,
                 "latency_samples": len(lat),
                 "stages": list(STAGES),
+                "partitions": args.partitions,
             }
         )
     )
