@@ -46,7 +46,14 @@ class CommonSettings(BaseSettings):
         validation_alias=_env("TOPIC_PREFIX"),
         description="prepended to every topic name; tests use it to isolate themselves",
     )
-    topic_partitions: int = Field(default=6, ge=1, validation_alias=_env("TOPIC_PARTITIONS"))
+    topic_partitions: int = Field(
+        default=2,
+        ge=1,
+        validation_alias=_env("TOPIC_PARTITIONS"),
+        description="partitions of the topics services create: the most consumers a stage "
+        "can use; the embedded stack runs one per stage, and every partition costs each "
+        "produce, fetch and commit (docker-compose, k8s and Terraform set 6)",
+    )
     dlq_max_attempts: int = Field(
         default=3,
         ge=1,
