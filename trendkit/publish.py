@@ -1,8 +1,8 @@
-"""Send a batch of events keyed by title: one record batch per partition, acks awaited together.
+"""Send a batch of events keyed by title: record batches per partition, acks awaited together.
 
 Publishing was the largest cost of every stage. A stage's outputs leave together, so they
 are grouped by the partition their key maps to, with the same murmur2 partitioner aiokafka
-and the Java client use, and each group goes to aiokafka's producer as one record batch
+and the Java client use, and each group goes to aiokafka's producer as record batches
 (``create_batch``/``send_batch``): per-key order is kept, every record keeps its key, and
 metrics and the trace context are recorded once per batch (``trendkit.broker.make_publisher``
 says why this is not FastStream's ``publish_batch``).
