@@ -90,6 +90,17 @@ def observations(n: int, tag: str) -> list[bytes]:
     return out
 
 
+def then_next_chart(n: int, tag: str) -> list[bytes]:
+    """Return n observations (:func:`observations`), then one more whole chart after them.
+
+    The chart that follows is sent, not counted. The scorer applies a chart once every
+    partition has moved past it, which in a live stream the next scrape does; the last
+    chart of a stream waits until the partitions count as idle (3 s): that is the end of
+    a stream, not its throughput or latency.
+    """
+    return observations(-(-n // CHART) * CHART + CHART, tag)
+
+
 def _title_id(value: bytes) -> str:
     return str(json.loads(value)["title_id"])
 
@@ -135,18 +146,14 @@ async def measure_throughput(
 ) -> float:
     """Send n titles at full speed; return titles/s until the last one is scored.
 
-    One more chart follows them, not counted, as the next scrape follows in a live
-    stream: the scorer applies a chart once every partition has moved past it, and
-    without a successor the last chart waits until the partitions count as idle (3 s),
-    which is the end of a stream, not throughput (seen: the last 1 % took 2.9 s of 21.7).
+    One more chart follows them, not counted (:func:`then_next_chart`; without it, seen:
+    the last 1 % of the titles took 2.9 s of 21.7).
 
     Fails, rather than waiting on, when nothing new has come out for a minute (saying how
     many observations the scorer found late: those are archived, never scored). ``meter``
     starts counting with the clock, once the titles to send are made.
     """
-    whole_charts = -(-n // CHART) * CHART
-    payloads = observations(whole_charts + CHART, "tp")
-    keyed = [(p, _title_id(p)) for p in payloads]
+    keyed = [(p, _title_id(p)) for p in then_next_chart(n, "tp")]
     want = {title_id for _, title_id in keyed[:n]}
     reader = await _reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-tp")
     await _wait_assigned(reader)
@@ -187,7 +194,6 @@ async def measure_latency(
     load no source makes (seen: the broker's CPU per title ×1.3, this process's ×2).
     """
     n = int(rate * seconds)
-    payloads = observations(n, "lat")
     # Start at the end: the throughput run left tens of thousands of events behind, and
     # reading those first would be counted as latency. (On Tansu "latest" may replay up
     # to one old record batch; only titles sent here are counted.)
@@ -210,16 +216,17 @@ async def measure_latency(
                         latencies[tid] = (now - sent_at[tid]) * 1000
 
     reading = asyncio.create_task(read())
-    keyed = [(p, _title_id(p)) for p in payloads]
+    keyed = [(p, _title_id(p)) for p in then_next_chart(n, "lat")]
     meter.restart()
     began = time.perf_counter()
-    for first in range(0, n, CHART):
+    for first in range(0, len(keyed), CHART):
         due = began + first / rate
         if (delay := due - time.perf_counter()) > 0:
             await asyncio.sleep(delay)
         now = time.perf_counter()
-        for p, tid in keyed[first : first + CHART]:
-            sent_at[tid] = now
+        for i, (p, tid) in enumerate(keyed[first : first + CHART], start=first):
+            if i < n:  # counted; the chart after them is not
+                sent_at[tid] = now
             await producer.send(f"{prefix}{TITLES_RAW}", p, key=tid.encode())
     try:
         await asyncio.wait_for(reading, timeout=120)
