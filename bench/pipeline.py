@@ -41,6 +41,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.common import CpuMeter, exit_cleanly_on_sigterm, percentile
 from stack import Stack
 from stack.supervisor import Supervisor
+from trendkit.broker import MAX_BATCH_BYTES
 from trendkit.contracts import (
     TITLES_RAW,
     TRENDS_SCORED,
@@ -123,6 +124,15 @@ async def _reader(
     return consumer
 
 
+async def _flooding_producer(bootstrap: str) -> AIOKafkaProducer:
+    """Return a started producer for sending as fast as possible, in large record batches."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=MAX_BATCH_BYTES
+    )
+    await producer.start()
+    return producer
+
+
 async def _wait_assigned(consumer: AIOKafkaConsumer) -> None:
     while not consumer.assignment():
         await consumer.getmany(timeout_ms=100)
@@ -157,8 +167,7 @@ async def measure_throughput(
     want = {title_id for _, title_id in keyed[:n]}
     reader = await _reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-tp")
     await _wait_assigned(reader)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
-    await producer.start()
+    producer = await _flooding_producer(bootstrap)
     meter.restart()
     began = time.perf_counter()
     for p, title_id in keyed:
@@ -246,8 +255,7 @@ async def measure_raw_hop(bootstrap: str, n: int, partitions: int) -> float:
     await admin.create_topics([NewTopic(t, partitions, 1) for t in (source, sink)])
     await admin.close()
     payloads = observations(n, "raw")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
-    await producer.start()
+    producer = await _flooding_producer(bootstrap)
     for p in payloads:
         await producer.send(source, p, key=_title_id(p).encode())
     await producer.flush()

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.dialects.postgresql import Insert, insert
 
 from trendkit.db.models import ObservationRow, Title
-from trendkit.db.upsert import chunked, dedupe, table_of, upsert_statement
+from trendkit.db.upsert import Target, chunked, dedupe, table_of, with_conflict_clause
 
 
-def sql(stmt: ClauseElement) -> str:
+def upsert_statement(model: Target, **clause: Any) -> Insert:
+    """The insert that ``upsert`` and ``copy_upsert`` send, with its conflict clause."""
+    table = table_of(model)
+    return with_conflict_clause(insert(table), table, **clause)
+
+
+def sql(stmt: Insert) -> str:
     # PostgreSQL's Insert stringifies with its own dialect, ON CONFLICT included.
     return str(stmt)
 
@@ -48,13 +56,13 @@ def test_chunked_rejects_a_size_below_one() -> None:
 
 
 def test_no_update_columns_means_do_nothing_on_conflict() -> None:
-    text = sql(upsert_statement(table_of(ObservationRow), conflict=["event_id"]))
+    text = sql(upsert_statement(ObservationRow, conflict=["event_id"]))
 
     assert "ON CONFLICT (event_id) DO NOTHING" in text
 
 
 def test_update_sets_excluded_values_and_bumps_updated_at() -> None:
-    text = sql(upsert_statement(table_of(Title), conflict=["title_id"], update=["name"]))
+    text = sql(upsert_statement(Title, conflict=["title_id"], update=["name"]))
 
     assert "ON CONFLICT (title_id) DO UPDATE SET name = excluded.name" in text
     assert "updated_at = now()" in text
@@ -62,7 +70,7 @@ def test_update_sets_excluded_values_and_bumps_updated_at() -> None:
 
 def test_only_if_newer_guards_the_update() -> None:
     stmt = upsert_statement(
-        table_of(Title), conflict=["title_id"], update=["name"], only_if_newer="last_seen_at"
+        Title, conflict=["title_id"], update=["name"], only_if_newer="last_seen_at"
     )
 
     assert "WHERE titles.last_seen_at <= excluded.last_seen_at" in sql(stmt)
@@ -76,4 +84,4 @@ def test_unknown_columns_are_rejected_by_name(
     conflict: list[str], update: list[str] | None, culprit: str
 ) -> None:
     with pytest.raises(ValueError, match=culprit):
-        upsert_statement(table_of(Title), conflict=conflict, update=update)
+        upsert_statement(Title, conflict=conflict, update=update)

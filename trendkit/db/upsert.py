@@ -87,25 +87,6 @@ def _check_columns(table: Table, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} names columns that {table.name} lacks: {unknown}")
 
 
-def upsert_statement(
-    table: Table,
-    *,
-    conflict: Sequence[str],
-    update: Sequence[str] | None = None,
-    only_if_newer: str | None = None,
-    keep_when_empty: Sequence[str] = (),
-) -> Insert:
-    """Build the ``INSERT … ON CONFLICT`` statement that :func:`upsert` executes."""
-    return with_conflict_clause(
-        insert(table),
-        table,
-        conflict=conflict,
-        update=update,
-        only_if_newer=only_if_newer,
-        keep_when_empty=keep_when_empty,
-    )
-
-
 def with_conflict_clause(
     stmt: Insert,
     table: Table,
@@ -194,8 +175,11 @@ async def _send(executor: Executor, sql: str, records: list[tuple[Any, ...]] | N
         else:
             await executor.executemany(sql, records)
         return
-    connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
-    await connection.exec_driver_sql(sql, records)
+    await (await _connection(executor)).exec_driver_sql(sql, records)
+
+
+async def _connection(executor: AsyncSession | AsyncConnection) -> AsyncConnection:
+    return await executor.connection() if isinstance(executor, AsyncSession) else executor
 
 
 async def _driver_in_transaction(executor: Executor) -> Any:
@@ -208,8 +192,7 @@ async def _driver_in_transaction(executor: Executor) -> Any:
     if isinstance(executor, asyncpg.Connection):
         driver = executor
     else:
-        connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
-        driver = (await connection.get_raw_connection()).driver_connection
+        driver = (await (await _connection(executor)).get_raw_connection()).driver_connection
     if driver is None or not driver.is_in_transaction():
         raise RuntimeError("COPY needs a transaction begun on the wire; none is")
     return driver
@@ -331,7 +314,7 @@ async def copy_upsert(
     columns = tuple(rows[0].keys())
     shape = _Shape(tuple(conflict), tuple(update or ()), only_if_newer, ())
     apply = _from_staging(table, columns, shape)
-    staging = f"_staging_{table.name}"
+    staging = _staging_name(table)
     # Asked for every time, not remembered per connection: it is created inside the
     # caller's transaction, and a transaction that rolls back takes it away again. Sent
     # first, it also begins that transaction on the wire.
@@ -347,6 +330,11 @@ async def copy_upsert(
     await _send(session, apply)
 
 
+def _staging_name(table: Table) -> str:
+    """Return the temporary table ``copy_upsert`` stages ``table``'s rows in."""
+    return f"_staging_{table.name}"
+
+
 def _from_staging(table: Table, columns: tuple[str, ...], shape: _Shape) -> str:
     """Return the ``INSERT … SELECT`` from the staging table, compiled once per shape.
 
@@ -358,7 +346,7 @@ def _from_staging(table: Table, columns: tuple[str, ...], shape: _Shape) -> str:
     if found is None:
         _check_columns(table, columns, "rows")
         staged = Table(
-            f"_staging_{table.name}", MetaData(), *(Column(c, table.c[c].type) for c in columns)
+            _staging_name(table), MetaData(), *(Column(c, table.c[c].type) for c in columns)
         )
         select_staged = select(*(staged.c[c] for c in columns))
         stmt = shape.on(insert(table).from_select(columns, select_staged), table)
