@@ -137,6 +137,34 @@ def test_a_small_change_is_not_published_and_a_big_one_is() -> None:
     assert {e.window for e in fell} == {"live", "day", "week"}
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(observations())
+def test_the_leader_of_every_window_was_last_published_as_the_leader(
+    events: list[TitleClassified],
+) -> None:
+    # A title one place behind a close leader overtakes it without a big enough move to be
+    # news by itself; the ranking clients see must still have a #1 (it once had none).
+    board = TrendBoard()
+    last: dict[tuple[str, str], int] = {}
+    for event in events:
+        for out in board.apply([event]):
+            last[(out.window, out.title_id)] = out.rank
+        for window in ("live", "day", "week"):
+            leader = board.rankings[window].at(1)
+            if leader is not None:
+                assert last[(window, leader)] == 1
+
+
+def test_a_close_second_that_takes_the_lead_is_published_as_number_one() -> None:
+    board = TrendBoard(params=ScoringParams(decay_tick=100))  # no decay pass in between
+    board.apply([title_classified(name="A", rank=1, observed_at=T0)])
+    board.apply([title_classified(name="B", rank=2, observed_at=T0 + timedelta(seconds=1))])
+    # A falls a little: B leads by a hair, a move of one place and a small score change.
+    out = board.apply([title_classified(name="A", rank=3, observed_at=T0 + timedelta(seconds=2))])
+    day = {e.title.name: e.rank for e in out if e.window == "day"}
+    assert day == {"A": 2, "B": 1}
+
+
 # --- event time, duplicates, order ------------------------------------------------------
 
 
