@@ -11,11 +11,12 @@ the service feeds them; serialising the updates to JSON is included (the service
 publishes them), Postgres and Kafka are not (``bench.pipeline`` has those).
 
 Figures: observations/s and updates published per 1,000 observations with the default
-thresholds; the updates the same scorer publishes with no thresholds (every change: the
-coalescing is the ratio of the two); and the peer, which rescores every title in every
-window and re-sorts after each batch (a scorer without the incremental ranking), and
-counts every (score, rank) change per batch (it builds no events, so its speed is an
-upper bound for that design). The last line printed is JSON.
+thresholds (an update is one window's new score; one ``trends.scored`` event carries a
+title's updates of one instant); the updates the same scorer publishes with no
+thresholds (every change: the coalescing is the ratio of the two); and the peer, which
+rescores every title in every window and re-sorts after each batch (a scorer without the
+incremental ranking), and counts every (score, rank) change per batch (it builds no
+events, so its speed is an upper bound for that design). The last line printed is JSON.
 """
 
 from __future__ import annotations
@@ -102,9 +103,9 @@ def run_scorer(
     for start in range(0, len(stream), batch):
         chunk = [(hash(e.title_id) % PARTITIONS, e) for e in stream[start : start + batch]]
         step = scorer.accept(chunk, wall=0.0)
-        updates += sum(len(o.model_dump_json()) > 0 for o in step.outputs)
+        updates += sum(len(o.windows) for o in step.outputs if o.model_dump_json())
     step = scorer.tick(wall=1e9, wall_time=T0)  # the end: release what waits
-    updates += sum(len(o.model_dump_json()) > 0 for o in step.outputs)
+    updates += sum(len(o.windows) for o in step.outputs if o.model_dump_json())
     return time.perf_counter() - began, updates
 
 

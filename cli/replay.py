@@ -1,9 +1,10 @@
 """``trending replay --from DATETIME [--to DATETIME]``: recompute scores from the archive.
 
-It prints how many inputs were replayed and updates recomputed, whether they are exactly
-the updates live scoring published over the same span, and the top titles per window at
-the end; ``--output`` writes the recomputed updates as JSON lines, ``--check`` exits 1
-when the replay and the stored history differ.
+It prints how many inputs were replayed and updates recomputed (one per window whose score
+was published), whether they are exactly the updates live scoring published over the same
+span, and the top titles per window at the end; ``--output`` writes the recomputed
+``trends.scored`` events as JSON lines, ``--check`` exits 1 when the replay and the stored
+history differ.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def replay_command(
     since: Annotated[str, typer.Option("--from", help="ISO date-time; UTC unless it says")],
     until: Annotated[str | None, typer.Option("--to", help="ISO date-time (default: now)")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", help="write the recomputed updates as JSON lines")
+        Path | None, typer.Option("--output", help="write the recomputed events as JSON lines")
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="exit 1 unless the replay equals the stored history")
@@ -105,7 +106,8 @@ def _report(result: ReplayResult, top: int) -> None:
         f"not recomputed, {len(result.extra)} recomputed update(s) not stored[/red]"
     )
     console.print(
-        f"replayed {result.inputs:,} inputs; {len(result.outputs):,} updates from "
+        f"replayed {result.inputs:,} inputs; {len(result.recomputed):,} updates "
+        f"({len(result.outputs):,} events) from "
         f"{result.since.isoformat()} to {result.until.isoformat() if result.until else 'the end'}: "
         + verdict
     )
@@ -124,7 +126,8 @@ def _report(result: ReplayResult, top: int) -> None:
         json.dumps(
             {
                 "inputs": result.inputs,
-                "updates": len(result.outputs),
+                "updates": len(result.recomputed),
+                "events": len(result.outputs),
                 "stored": len(result.stored),
                 "matches": result.matches,
                 "missing": len(result.missing),

@@ -18,6 +18,7 @@ from trendkit.contracts import (
     TitleEnriched,
     TitleInfo,
     TitleObserved,
+    TitleScored,
     TrendScored,
     Window,
     make_title_id,
@@ -65,6 +66,12 @@ def trend_scored(
     }
     fields.update(overrides)
     return TrendScored(**fields)
+
+
+def title_scored(*items: TrendScored, **fields: Any) -> TitleScored:
+    """Build a ``trends.scored`` event: the given items of one title (one instant), or one
+    item built by :func:`trend_scored` from ``fields``."""
+    return TitleScored.of(items or [trend_scored(**fields)])
 
 
 def title_observed(

@@ -14,6 +14,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -238,8 +239,8 @@ class TitleClassified(Event):
     classification: Classification
 
 
-class TrendScored(Event):
-    """``trends.scored``: a title's score in one window changed meaningfully."""
+class ScoreInWindow(Contract):
+    """A title's score in one window: what a ranking item and a scored event share."""
 
     window: Window
     score: float = Field(ge=0, le=100)
@@ -247,11 +248,127 @@ class TrendScored(Event):
     previous_rank: int | None = None
     components: ScoreComponents
     explanation: str = Field(default="", description="one sentence: why it is trending")
+
+
+class TrendScored(Event, ScoreInWindow):
+    """A title's score in one window: an item of a ranking, as the api serves it.
+
+    Not a topic's message: ``trends.scored`` carries :class:`TitleScored`, one event per
+    title and scoring instant with every window that moved; :meth:`TitleScored.items`
+    unfolds it into these. The history keeps one row per item, keyed by its ``event_id``.
+    """
+
     title: TitleInfo
     genres: list[str] = Field(default_factory=list)
     summary: str = ""
     vibe_tags: list[str] = Field(default_factory=list)
     scored_by: Provenance
+
+
+class WindowScore(ScoreInWindow):
+    """A title's new score in one window, inside a :class:`TitleScored` event."""
+
+    event_id: str = Field(
+        min_length=8, max_length=64, description="this score's own id (the history's key)"
+    )
+
+
+def _one_per_window(value: list[WindowScore]) -> list[WindowScore]:
+    windows = [w.window for w in value]
+    if len(set(windows)) != len(windows):
+        raise ValueError(f"each window may appear once, got {windows}")
+    return value
+
+
+class TitleScored(Event):
+    """``trends.scored``: a title's score changed meaningfully in one window or more.
+
+    One event per title and scoring instant, carrying only the windows that moved: what
+    describes the title (name, genres, summary…) travels once, not once per window.
+    Schema version 2: version 1 was one event per window (:class:`TrendScored`'s fields).
+    """
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    windows: Annotated[list[WindowScore], AfterValidator(_one_per_window)] = Field(
+        min_length=1, max_length=len(WINDOWS)
+    )
+    title: TitleInfo
+    genres: list[str] = Field(default_factory=list)
+    summary: str = ""
+    vibe_tags: list[str] = Field(default_factory=list)
+    scored_by: Provenance
+
+    def item(self, score: WindowScore) -> TrendScored:
+        """Return one of the event's windows as a ranking item."""
+        return TrendScored.model_construct(
+            event_id=score.event_id,
+            title_id=self.title_id,
+            observed_at=self.observed_at,
+            window=score.window,
+            score=score.score,
+            rank=score.rank,
+            previous_rank=score.previous_rank,
+            components=score.components,
+            explanation=score.explanation,
+            title=self.title,
+            genres=self.genres,
+            summary=self.summary,
+            vibe_tags=self.vibe_tags,
+            scored_by=self.scored_by,
+        )
+
+    def items(self) -> list[TrendScored]:
+        """Return every window of the event as a ranking item."""
+        return [self.item(score) for score in self.windows]
+
+    @classmethod
+    def of(cls, items: Sequence[TrendScored], *, event_id: str | None = None) -> TitleScored:
+        """Fold ranking items of one title and instant into one event (the inverse of
+        :meth:`items`); the first item gives the title's description."""
+        first = items[0]
+        if any(i.title_id != first.title_id or i.observed_at != first.observed_at for i in items):
+            raise ValueError("a TitleScored event holds one title at one instant")
+        windows = [
+            WindowScore(
+                event_id=i.event_id,
+                window=i.window,
+                score=i.score,
+                rank=i.rank,
+                previous_rank=i.previous_rank,
+                components=i.components,
+                explanation=i.explanation,
+            )
+            for i in items
+        ]
+        return cls(
+            event_id=event_id or derive_event_id(*(w.event_id for w in windows)),
+            title_id=first.title_id,
+            observed_at=first.observed_at,
+            windows=windows,
+            title=first.title,
+            genres=first.genres,
+            summary=first.summary,
+            vibe_tags=first.vibe_tags,
+            scored_by=first.scored_by,
+        )
+
+
+def scored_item(payload: Any, window: Window | None = None) -> TrendScored | None:
+    """Return a stored payload's item for ``window`` (None: its first), or None if it has
+    none. A payload is a :class:`TitleScored` (as the scorer stores it now) or a
+    :class:`TrendScored` (schema version 1, one window per event).
+
+    Raises ``pydantic.ValidationError`` when the payload is neither.
+    """
+    version = payload.get("schema_version") if isinstance(payload, dict) else None
+    if version == 1:
+        item = TrendScored.model_validate(payload)
+        return item if window is None or item.window == window else None
+    event = TitleScored.model_validate(payload)
+    for score in event.windows:
+        if window is None or score.window == window:
+            return event.item(score)
+    return None
 
 
 class DeadLetter(Contract):
@@ -279,7 +396,7 @@ TOPIC_MODELS: dict[str, type[Event]] = {
     TITLES_RAW: TitleObserved,
     TITLES_ENRICHED: TitleEnriched,
     TITLES_CLASSIFIED: TitleClassified,
-    TRENDS_SCORED: TrendScored,
+    TRENDS_SCORED: TitleScored,
 }
 
 

@@ -20,7 +20,7 @@ from services.api.routes import build_router, mount_frontend
 from services.api.settings import ApiSettings
 from services.api.ws import build_ws_router
 from trendkit.broker import ensure_topics, make_broker
-from trendkit.contracts import PIPELINE_TOPICS, TRENDS_SCORED, TrendScored
+from trendkit.contracts import PIPELINE_TOPICS, TRENDS_SCORED, TitleScored
 from trendkit.db.database import Database
 from trendkit.runtime import add_metrics_route, configure_logging, prepare_database, serve
 from trendkit.stage import BatchStage, StageMetrics
@@ -37,13 +37,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
     registry.register(HubCollector(hub))
     # Every replica must see every score, so each one is its own consumer group and
     # starts from what is new; what came before is in Postgres (current_scores).
-    stage: BatchStage[TrendScored] = BatchStage(
+    stage: BatchStage[TitleScored] = BatchStage(
         broker=broker,
         publisher=None,  # the api publishes nothing onward
         settings=settings,
         service=SERVICE,
         input_topic=TRENDS_SCORED,
-        input_model=TrendScored,
+        input_model=TitleScored,
         handler=FollowScores(hub),
         metrics=StageMetrics(registry),
         group_id=settings.topic(f"api-{uuid.uuid4().hex[:12]}"),

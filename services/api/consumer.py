@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from services.api.hub import TrendHub
-from trendkit.contracts import WINDOWS, TrendScored
+from trendkit.contracts import WINDOWS, TitleScored, TrendScored, scored_item
 from trendkit.db.database import Database
 from trendkit.db.models import CurrentScore
 from trendkit.stage import Outbound
@@ -27,7 +27,10 @@ async def load_current_scores(db: Database, hub: TrendHub, *, per_window: int) -
                 .order_by(CurrentScore.rank)
                 .limit(per_window)
             )
-            items.extend(TrendScored.model_validate(payload) for payload in rows)
+            for payload in rows:
+                item = scored_item(payload, window)
+                if item is not None:
+                    items.append(item)
     hub.load_snapshot(items)
     log.info("loaded %d current scores from Postgres", len(items))
     return len(items)
@@ -39,7 +42,7 @@ class FollowScores:
     def __init__(self, hub: TrendHub) -> None:
         self.hub = hub
 
-    async def __call__(self, batch: list[TrendScored]) -> Sequence[Outbound]:
-        """Apply a batch from ``trends.scored``."""
-        self.hub.apply(batch)
+    async def __call__(self, batch: list[TitleScored]) -> Sequence[Outbound]:
+        """Apply a batch from ``trends.scored``: each event's windows, as ranking items."""
+        self.hub.apply([item for event in batch for item in event.items()])
         return ()

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trendkit.contracts import WINDOWS, TrendScored, Window
+from trendkit.contracts import WINDOWS, TrendScored, Window, scored_item
 from trendkit.db.database import Database
 from trendkit.db.models import (
     ClassificationRow,
@@ -178,7 +178,7 @@ async def read_title(db: Database, title_id: str) -> TitleRows:
         current = {
             window: scored
             for window, payload in payloads
-            if (scored := _scored_or_none(payload)) is not None and window in WINDOWS
+            if window in WINDOWS and (scored := _scored_or_none(payload, window)) is not None
         }
     return TitleRows(title, enrichment, classification, current)
 
@@ -253,10 +253,13 @@ def _title_genres(rows: TitleRows, latest: TrendScored | None) -> TitleGenres:
     )
 
 
-def _scored_or_none(payload: Any) -> TrendScored | None:
-    # A payload written under an older contract must not turn one title's page into a 500.
+def _scored_or_none(payload: Any, window: Window | None = None) -> TrendScored | None:
+    """Return a stored payload's item for ``window`` (None: any), None if it has none.
+
+    A payload written under an older contract must not turn one title's page into a 500.
+    """
     try:
-        return TrendScored.model_validate(payload)
+        return scored_item(payload, window)
     except ValidationError:
         return None
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from services.scorer.board import ClockTick, Input, Published, TrendBoard
 from services.scorer.engine import Archived, ClockPolicy, Scorer, Step
 from services.scorer.scoring import ScoringParams
-from trendkit.contracts import TitleClassified, TrendScored, Window
+from trendkit.contracts import TitleClassified, TitleScored, Window, WindowScore
 from trendkit.db.database import Database
 from trendkit.db.models import CurrentScore, ScorerInput, ScorerState, TrendScoreRow
 from trendkit.db.upsert import copy_upsert, upsert
@@ -41,39 +41,48 @@ def _input_row(a: Archived, received: Mapping[str, str]) -> dict[str, object]:
     }
 
 
-def history_row(s: TrendScored, components: str | None = None) -> dict[str, object]:
-    """Return a published score as its ``trend_scores`` row (``components``: as JSON, if
-    the caller has it already)."""
+def history_row(
+    event: TitleScored, s: WindowScore, components: str | None = None
+) -> dict[str, object]:
+    """Return one window of a published event as its ``trend_scores`` row
+    (``components``: as JSON, if the caller has it already)."""
     return {
         "event_id": s.event_id,
-        "title_id": s.title_id,
+        "title_id": event.title_id,
         "window": s.window,
         "score": s.score,
         "rank": s.rank,
         "previous_rank": s.previous_rank,
         "components": components or s.components.model_dump_json(),
         "explanation": s.explanation,
-        "scored_at": s.observed_at,
+        "scored_at": event.observed_at,
     }
 
 
-def _scored(out: Outbound) -> TrendScored:
-    assert isinstance(out.event, TrendScored)
-    return out.event
-
-
-def _current_row(out: Outbound, components: str) -> dict[str, object]:
-    s = _scored(out)
+def _current_row(
+    event: TitleScored, s: WindowScore, components: str, payload: str
+) -> dict[str, object]:
     return {
-        "title_id": s.title_id,
+        "title_id": event.title_id,
         "window": s.window,
         "score": s.score,
         "rank": s.rank,
         "components": components,
         "explanation": s.explanation,
-        "payload": out.value.decode(),  # the very JSON that is published
-        "scored_at": s.observed_at,
+        "payload": payload,
+        "scored_at": event.observed_at,
     }
+
+
+def _windows(scored: Sequence[Outbound]) -> list[tuple[TitleScored, WindowScore, str]]:
+    """Return every window of the published events, with the event's JSON as sent."""
+    out: list[tuple[TitleScored, WindowScore, str]] = []
+    for published in scored:
+        event = published.event
+        assert isinstance(event, TitleScored)
+        payload = published.value.decode()
+        out.extend((event, s, payload) for s in event.windows)
+    return out
 
 
 class ScoreArchive:
@@ -102,18 +111,26 @@ class ScoreArchive:
                 rows = [_input_row(a, received or {}) for a in step.archive]
                 await copy_upsert(connection, ScorerInput, rows, conflict=["event_id"])
             if scored:
-                components = [_scored(s).components.model_dump_json() for s in scored]
+                windows = _windows(scored)
+                components = [s.components.model_dump_json() for _, s, _ in windows]
                 await copy_upsert(
                     connection,
                     TrendScoreRow,
-                    [history_row(_scored(s), c) for s, c in zip(scored, components, strict=True)],
+                    [
+                        history_row(e, s, c)
+                        for (e, s, _), c in zip(windows, components, strict=True)
+                    ],
                     conflict=["event_id"],
                 )
                 await copy_upsert(
                     connection,
                     CurrentScore,
-                    # In order: the last one per key wins.
-                    [_current_row(s, c) for s, c in zip(scored, components, strict=True)],
+                    # In order: the last one per key wins. Each window's row keeps the whole
+                    # event as published; readers take their window's item from it.
+                    [
+                        _current_row(e, s, c, p)
+                        for (e, s, p), c in zip(windows, components, strict=True)
+                    ],
                     conflict=["title_id", "window"],
                     update=["score", "rank", "components", "explanation", "payload", "scored_at"],
                     only_if_newer="scored_at",

@@ -36,8 +36,9 @@ from trendkit.contracts import (
     Provenance,
     ScoreComponents,
     TitleClassified,
-    TrendScored,
+    TitleScored,
     Window,
+    WindowScore,
     derive_event_id,
 )
 
@@ -70,6 +71,12 @@ def instants(ordered: Iterable[Input]) -> Iterator[list[Input]]:
     """Group inputs in order into runs of equal ``observed_at``."""
     for _, group in itertools.groupby(ordered, key=lambda item: item.observed_at):
         yield list(group)
+
+
+_Moved = dict[str, tuple[TitleClassified, list[WindowScore]]]
+"""Per title, its latest input and its windows whose new score is news at this instant
+(in window order). The input is taken when a window is published: a longest-window pass
+may forget the title before the event is built."""
 
 
 @dataclass(frozen=True)
@@ -107,31 +114,32 @@ class TrendBoard:
 
     # --- applying inputs ------------------------------------------------------------
 
-    def apply(self, inputs: Iterable[Input]) -> list[TrendScored]:
+    def apply(self, inputs: Iterable[Input]) -> list[TitleScored]:
         """Apply inputs in event-time order; return what is worth publishing."""
-        out: list[TrendScored] = []
+        out: list[TitleScored] = []
         for instant in instants(sorted(inputs, key=order_key)):
             out.extend(self.step(instant))
         return out
 
-    def step(self, instant: Sequence[Input]) -> list[TrendScored]:
+    def step(self, instant: Sequence[Input]) -> list[TitleScored]:
         """Apply the inputs of one instant (one ``observed_at``, not older than the last).
 
         One chart scrape is one instant: its titles are rescored together and each is
-        published at most once per window for it, however many sources saw it then.
+        published at most once for it, however many sources saw it then: one event with
+        every window where it moved.
         """
         touched: dict[str, None] = {}
         for item in instant:
             title_id = self._take(item)
             if title_id is not None:
                 touched[title_id] = None
-        out: list[TrendScored] = []
+        moved: _Moved = {}
         for window in WINDOWS:
             if self._pass_due(window):
-                out.extend(self._full_pass(window, touched))
+                self._full_pass(window, touched, moved)
             elif touched:
-                out.extend(self._rescore(window, touched))
-        return out
+                self._rescore(window, touched, moved)
+        return [self._event(latest, scores) for latest, scores in moved.values()]
 
     def _take(self, item: Input) -> str | None:
         """Fold an input into the state; return the title it touched, if any."""
@@ -159,7 +167,7 @@ class TrendBoard:
         last = self.passes.get(window)
         return last is None or self._boundary(window) > last.boundary
 
-    def _full_pass(self, window: Window, touched: Mapping[str, None]) -> list[TrendScored]:
+    def _full_pass(self, window: Window, touched: Mapping[str, None], moved: _Moved) -> None:
         assert self.now is not None
         self.passes[window] = _Pass(self._boundary(window), self.now)
         raw = self.raw[window]
@@ -175,7 +183,7 @@ class TrendBoard:
             self._forget_gone()
         candidates = set(ranking.top(self.params.publish_top_n))
         candidates.update(t for t in touched if t in raw)
-        return self._publish(window, candidates)
+        self._publish(window, candidates, moved)
 
     def _forget_gone(self) -> None:
         """Drop titles past every window's horizon (they can only come back as new)."""
@@ -191,7 +199,7 @@ class TrendBoard:
 
     # --- one title --------------------------------------------------------------------
 
-    def _rescore(self, window: Window, touched: Mapping[str, None]) -> list[TrendScored]:
+    def _rescore(self, window: Window, touched: Mapping[str, None], moved: _Moved) -> None:
         assert self.now is not None
         raw, ranking = self.raw[window], self.rankings[window]
         candidates: set[str] = set()
@@ -212,17 +220,17 @@ class TrendBoard:
         for edge in (ranking.at(1), ranking.at(n), ranking.at(n + 1)):
             if edge is not None:
                 candidates.add(edge)
-        return self._publish(window, candidates)
+        self._publish(window, candidates, moved)
 
     # --- publishing -------------------------------------------------------------------
 
-    def _publish(self, window: Window, candidates: Iterable[str]) -> list[TrendScored]:
+    def _publish(self, window: Window, candidates: Iterable[str], moved: _Moved) -> None:
+        """Add the candidates whose score in ``window`` is news to ``moved``."""
         raw, ranking = self.raw[window], self.rankings[window]
         if not raw:
-            return []
+            return
         top = ranking.best()
         published = self.published[window]
-        out = []
         for rank, title_id in sorted((ranking.rank(t), t) for t in candidates):
             comp = raw[title_id]
             score = round(100 * comp.raw / top, 2) if top > 0 else 0.0
@@ -230,8 +238,10 @@ class TrendBoard:
             if last is not None and not self._is_news(last, score, rank):
                 continue
             published[title_id] = Published(score=score, rank=rank)
-            out.append(self._event(window, title_id, score, rank, comp, last))
-        return out
+            entry = moved.get(title_id)
+            if entry is None:
+                entry = moved[title_id] = (self.titles[title_id].latest, [])
+            entry[1].append(self._window_score(window, title_id, score, rank, comp, last))
 
     def _is_news(self, last: Published, score: float, rank: int) -> bool:
         """Say whether a score differs enough from the last published one to send it."""
@@ -245,7 +255,7 @@ class TrendBoard:
             or (last.rank <= n) != (rank <= n)
         )
 
-    def _event(
+    def _window_score(
         self,
         window: Window,
         title_id: str,
@@ -253,22 +263,29 @@ class TrendBoard:
         rank: int,
         comp: ScoreComponents,
         last: Published | None,
-    ) -> TrendScored:
-        latest = self.titles[title_id].latest
+    ) -> WindowScore:
         assert self.now is not None
         previous_rank = last.rank if last is not None else None
-        return TrendScored(
+        return WindowScore(
             event_id=derive_event_id(
                 title_id, window, self.now.isoformat(), f"{score:.2f}", str(rank)
             ),
-            title_id=title_id,
-            observed_at=self.now,
             window=window,
             score=score,
             rank=rank,
             previous_rank=previous_rank,
             components=comp,
             explanation=explain(comp, rank, previous_rank),
+        )
+
+    def _event(self, latest: TitleClassified, scores: list[WindowScore]) -> TitleScored:
+        assert self.now is not None
+        return TitleScored(
+            # The windows' ids fix the title, the instant and every score in it.
+            event_id=derive_event_id(*(s.event_id for s in scores)),
+            title_id=latest.title_id,
+            observed_at=self.now,
+            windows=scores,
             title=latest.title,
             genres=latest.classification.genres or latest.enrichment.genres,
             summary=latest.enrichment.summary,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from services.scorer.board import ClockTick, Input, Published, TrendBoard, instants
 from services.scorer.clock import EventClock
 from services.scorer.scoring import ScoringParams
-from trendkit.contracts import TitleClassified, TrendScored, Window
+from trendkit.contracts import TitleClassified, TitleScored, Window
 
 _JUST_AFTER = timedelta(microseconds=1)
 
@@ -33,7 +33,7 @@ class Archived:
 class Step:
     """What one batch or tick produced."""
 
-    outputs: list[TrendScored] = field(default_factory=list)
+    outputs: list[TitleScored] = field(default_factory=list)
     archive: list[Archived] = field(default_factory=list)
     released_before: datetime | None = None
     applied: int = 0

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from services.scorer.archive import ScoreArchive
 from services.scorer.board import Input, TrendBoard
 from services.scorer.scoring import ScoringParams
-from trendkit.contracts import TrendScored
+from trendkit.contracts import TitleScored
 from trendkit.db.models import TrendScoreRow
 
 
@@ -30,14 +30,14 @@ class ReplayResult:
     since: datetime
     until: datetime | None
     inputs: int = 0
-    outputs: list[TrendScored] = field(default_factory=list)
+    outputs: list[TitleScored] = field(default_factory=list)
     board: TrendBoard | None = None
     stored: set[str] = field(default_factory=set)
 
     @property
     def recomputed(self) -> set[str]:
-        """Return the ids of the recomputed updates (an id fixes title, window, time, score)."""
-        return {o.event_id for o in self.outputs}
+        """Return the ids of the recomputed scores (an id fixes title, window, time, score)."""
+        return {w.event_id for o in self.outputs for w in o.windows}
 
     @property
     def missing(self) -> set[str]:

@@ -140,8 +140,9 @@ def contribution(
     agreement = params.agreement_bonus * (len(sources) - 1) * total / len(sources)
     hype = params.hype_weight * state.latest.enrichment.hype_score / 100
     raw = total + agreement + velocity + hype
-    # Built by us from validated inputs, thousands per batch: skip re-validation here; the
-    # TrendScored that carries it out is validated whole.
+    # Built here from validated inputs, thousands per batch: skip validation (pydantic
+    # does not revalidate it inside a WindowScore either); the tests validate what the
+    # scorer publishes by reading it back.
     return ScoreComponents.model_construct(
         sources=sources,
         agreement=round(agreement, 6),

@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from stack.ports import free_port
 from stack.supervisor import Supervisor
-from tests.factories import trend_scored
+from tests.factories import title_scored, trend_scored
 from tests.kafka_io import produce, service_env
 from trendkit.contracts import TRENDS_SCORED, MediaType, TrendScored
 from trendkit.settings import CommonSettings
@@ -107,7 +107,7 @@ async def wait_until_both_follow(settings: CommonSettings, watchers: Sequence[Wa
     """
     for attempt in range(1, 121):
         score = float(attempt % 100)
-        await produce(settings, TRENDS_SCORED, [trend_scored(title_id=WARM_UP_ID, score=score)])
+        await produce(settings, TRENDS_SCORED, [title_scored(title_id=WARM_UP_ID, score=score)])
         with contextlib.suppress(TimeoutError):
             for watcher in watchers:
                 await watcher.until(_shows_marker(score), within=1)
@@ -151,7 +151,7 @@ async def test_two_replicas_deliver_the_same_updates(
             seen_before = len(a.upserts), len(b.upserts)
 
             events = scored_titles()
-            await produce(settings, TRENDS_SCORED, events)
+            await produce(settings, TRENDS_SCORED, [title_scored(e) for e in events])
             expected = {e.title_id: e.score for e in events}
 
             def has_all(scores: dict[str, float]) -> bool:

@@ -17,7 +17,7 @@ from services.api.rest import add_rest_api
 from services.scorer.archive import history_row
 from tests.factories import trend_scored
 from tests.servers import serving
-from trendkit.contracts import TrendScored, now_utc
+from trendkit.contracts import TitleScored, TrendScored, now_utc
 from trendkit.db import insert_ignore, upsert
 from trendkit.db.database import Database
 from trendkit.db.models import (
@@ -72,22 +72,26 @@ async def api(database_url: str) -> AsyncIterator[Api]:
 
 async def store_scores(db: Database, scored: Sequence[TrendScored]) -> None:
     """Write scores as the scorer does: history rows, and the latest per title+window."""
+    events = [TitleScored.of([s]) for s in scored]
     async with db.transaction() as session:
         # The archive's own row builder; COPY-upsert takes its JSON text as the scorer does.
         await copy_upsert(
-            session, TrendScoreRow, [history_row(s) for s in scored], conflict=["event_id"]
+            session,
+            TrendScoreRow,
+            [history_row(e, e.windows[0]) for e in events],
+            conflict=["event_id"],
         )
         await upsert(
             session,
             CurrentScore,
-            [_current_row(s) for s in scored],
+            [_current_row(s, e) for s, e in zip(scored, events, strict=True)],
             conflict=["title_id", "window"],
             update=["score", "rank", "components", "explanation", "payload", "scored_at"],
             only_if_newer="scored_at",
         )
 
 
-def _current_row(s: TrendScored) -> dict[str, Any]:
+def _current_row(s: TrendScored, event: TitleScored) -> dict[str, Any]:
     return {
         "title_id": s.title_id,
         "window": s.window,
@@ -95,7 +99,7 @@ def _current_row(s: TrendScored) -> dict[str, Any]:
         "rank": s.rank,
         "components": s.components.model_dump(),
         "explanation": s.explanation,
-        "payload": s.model_dump(mode="json"),
+        "payload": event.model_dump(mode="json"),  # the event as published
         "scored_at": s.observed_at,
     }
 

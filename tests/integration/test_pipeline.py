@@ -21,7 +21,7 @@ from trendkit.contracts import (
     DeadLetter,
     TitleClassified,
     TitleObserved,
-    TrendScored,
+    TitleScored,
     derive_event_id,
     dlq_topic,
     now_utc,
@@ -64,13 +64,15 @@ async def test_raw_titles_come_out_scored_and_in_postgres(
         want = {o.title_id for o in sent}
 
         def all_scored(records: list) -> bool:  # type: ignore[type-arg]
-            seen = {TrendScored.model_validate_json(r.value).title_id for r in records}
+            seen = {TitleScored.model_validate_json(r.value).title_id for r in records}
             return want <= seen
 
         records = await consume_until(settings, TRENDS_SCORED, all_scored, within=90)
-    scored = [TrendScored.model_validate_json(r.value) for r in records]
+    scored = [TitleScored.model_validate_json(r.value) for r in records]
     assert want <= {s.title_id for s in scored}
-    assert {s.window for s in scored} == {"live", "day", "week"}
+    # Each new title came out once, with all three windows in one event.
+    first = {s.title_id: s for s in reversed(scored)}
+    assert {tuple(w.window for w in first[t].windows) for t in want} == {("live", "day", "week")}
     assert all(r.key == s.title_id.encode() for r, s in zip(records, scored, strict=True))
 
     db = Database(settings.database_url, service="test")

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tests.factories import title_classified, title_observed, trend_scored
+from tests.factories import title_classified, title_observed, title_scored, trend_scored
 from trendkit.contracts import (
     TITLES_CLASSIFIED,
     TITLES_RAW,
@@ -19,11 +19,13 @@ from trendkit.contracts import (
     TRENDS_SCORED,
     DeadLetter,
     TitleObserved,
+    TitleScored,
     derive_event_id,
     describe_validation_error,
     dlq_topic,
     make_title_id,
     normalise_title,
+    scored_item,
 )
 
 
@@ -32,13 +34,54 @@ from trendkit.contracts import (
     [
         (TITLES_RAW, title_observed()),
         (TITLES_CLASSIFIED, title_classified()),
-        (TRENDS_SCORED, trend_scored()),
+        (TRENDS_SCORED, title_scored()),
     ],
 )
 def test_every_topic_model_round_trips_through_json(topic: str, event: object) -> None:
     model = TOPIC_MODELS[topic]
     assert isinstance(event, model)
     assert model.model_validate_json(event.model_dump_json()) == event
+
+
+def test_a_scored_event_unfolds_into_the_items_it_was_folded_from() -> None:
+    at = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    day = trend_scored(window="day", rank=3, score=71.5, observed_at=at)
+    week = trend_scored(window="week", rank=9, score=40.0, observed_at=at)
+    event = title_scored(day, week)
+    assert event.schema_version == 2
+    assert event.items() == [day, week]
+    wire = TitleScored.model_validate_json(event.model_dump_json())
+    assert wire.items() == [day, week]
+
+
+def test_a_scored_event_names_a_repeated_window_and_needs_one() -> None:
+    payload = json.loads(title_scored(window="day").model_dump_json())
+    payload["windows"].append(payload["windows"][0])
+    with pytest.raises(ValidationError) as info:
+        TitleScored.model_validate(payload)
+    assert describe_validation_error(info.value).startswith("windows: ")
+    assert "each window may appear once, got ['day', 'day']" in str(info.value)
+    payload["windows"] = []
+    with pytest.raises(ValidationError) as info:
+        TitleScored.model_validate(payload)
+    assert describe_validation_error(info.value).startswith("windows: List should have at")
+
+
+def test_stored_payloads_of_either_schema_version_give_their_window() -> None:
+    at = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    day, week = (
+        trend_scored(window="day", observed_at=at),
+        trend_scored(window="week", observed_at=at),
+    )
+    current = json.loads(title_scored(day, week).model_dump_json())
+    assert scored_item(current, "week") == week
+    assert scored_item(current) == day
+    assert scored_item(current, "live") is None
+    before = json.loads(day.model_dump_json())  # schema version 1: one window per event
+    assert scored_item(before, "day") == day
+    assert scored_item(before, "week") is None
+    with pytest.raises(ValidationError):
+        scored_item({"schema_version": 1, "window": "day"}, "day")
 
 
 def test_dead_letter_round_trips() -> None:

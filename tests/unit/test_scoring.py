@@ -12,7 +12,7 @@ from services.scorer.board import ClockTick, TrendBoard
 from services.scorer.engine import ClockPolicy, Scorer
 from services.scorer.scoring import ScoringParams, contribution
 from tests.factories import title_classified
-from trendkit.contracts import TitleClassified, TrendScored
+from trendkit.contracts import TitleClassified, TitleScored, TrendScored
 
 T0 = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
 NAMES = [f"Title {i}" for i in range(8)]
@@ -23,8 +23,16 @@ def _raw(board: TrendBoard, title_id: str, window: str = "day") -> float:
     return dict(board.current(window))[title_id].raw  # type: ignore[arg-type]
 
 
-def _key(out: list[TrendScored]) -> list[tuple[str, str, str, float, int]]:
-    return [(e.event_id, e.title_id, e.window, e.score, e.rank) for e in out]
+def _key(out: list[TitleScored]) -> list[tuple[str, str, str, str, float, int]]:
+    return [
+        (e.event_id, w.event_id, e.title_id, w.window, w.score, w.rank)
+        for e in out
+        for w in e.windows
+    ]
+
+
+def _items(out: list[TitleScored]) -> list[TrendScored]:
+    return [item for event in out for item in event.items()]
 
 
 @st.composite
@@ -119,7 +127,7 @@ def test_scores_are_normalised_ranked_and_explained() -> None:
             for r in (1, 4, 9)
         ]
     )
-    day = [e for e in out if e.window == "day"]
+    day = [e for e in _items(out) if e.window == "day"]
     assert day[0].score == 100.0
     assert all(0 <= e.score <= 100 for e in day)
     assert [e.rank for e in day] == [1, 2, 3]
@@ -134,7 +142,9 @@ def test_a_small_change_is_not_published_and_a_big_one_is() -> None:
     same = board.apply([title_classified(name="A", rank=1, observed_at=T0 + timedelta(seconds=1))])
     assert same == []  # a second later, the same rank: nothing worth sending
     fell = board.apply([title_classified(name="A", rank=40, observed_at=T0 + timedelta(seconds=2))])
-    assert {e.window for e in fell} == {"live", "day", "week"}
+    # One event for the title at that instant, carrying every window where it moved.
+    assert [e.title.name for e in fell] == ["A"]
+    assert [w.window for w in fell[0].windows] == ["live", "day", "week"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -147,7 +157,7 @@ def test_the_leader_of_every_window_was_last_published_as_the_leader(
     board = TrendBoard()
     last: dict[tuple[str, str], int] = {}
     for event in events:
-        for out in board.apply([event]):
+        for out in _items(board.apply([event])):
             last[(out.window, out.title_id)] = out.rank
         for window in ("live", "day", "week"):
             leader = board.rankings[window].at(1)
@@ -161,7 +171,7 @@ def test_a_close_second_that_takes_the_lead_is_published_as_number_one() -> None
     board.apply([title_classified(name="B", rank=2, observed_at=T0 + timedelta(seconds=1))])
     # A falls a little: B leads by a hair, a move of one place and a small score change.
     out = board.apply([title_classified(name="A", rank=3, observed_at=T0 + timedelta(seconds=2))])
-    day = {e.title.name: e.rank for e in out if e.window == "day"}
+    day = {e.title.name: e.rank for e in _items(out) if e.window == "day"}
     assert day == {"A": 2, "B": 1}
 
 
@@ -206,7 +216,7 @@ def test_arrival_order_within_the_lateness_does_not_change_the_result(
             del streams[p]
     policy = ClockPolicy(lateness=lateness, idle_s=1, partitions=tuple(range(partitions + 1)))
     scorer = Scorer(ScoringParams(), policy)
-    outputs: list[TrendScored] = []
+    outputs: list[TitleScored] = []
     while arrivals:
         cut = rnd.randint(1, len(arrivals))
         step = scorer.accept(arrivals[:cut], wall=0)
@@ -322,7 +332,7 @@ def test_replaying_the_archive_equals_the_live_result(
 ) -> None:
     policy = ClockPolicy(lateness=timedelta(minutes=10), idle_s=1, partitions=(0, 1, 2))
     live = Scorer(ScoringParams(), policy)
-    published: list[TrendScored] = []
+    published: list[TitleScored] = []
     archive = []
     arrivals = [(rnd.randint(0, 2), e) for e in events]
     rnd.shuffle(arrivals)  # some arrive too late: archived as such, and not replayed

@@ -215,7 +215,9 @@ class CurrentScore(Base):
     rank: Mapped[int] = mapped_column(Integer)
     components: Mapped[Json] = _json_document()
     explanation: Mapped[str] = mapped_column(Text, server_default="")
-    # What the UI shows (title, genres, summary, vibe tags…): the TrendScored event as JSON.
+    # What the UI shows (title, genres, summary, vibe tags…): the trends.scored event that
+    # last carried this window, as published (TitleScored; rows written before it: one
+    # TrendScored). contracts.scored_item reads either.
     payload: Mapped[Json] = _json_document()
     scored_at: Mapped[datetime] = _tz()
     updated_at: Mapped[datetime] = _tz(default_now=True)
