@@ -17,11 +17,11 @@ session, a connection, or the asyncpg connection of ``Database.driver_transactio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
 
 import asyncpg
+from pydantic_core import to_json
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -283,7 +283,9 @@ def _json_text(value: Any, column_type: TypeEngine[Any]) -> Any:
         return value
     if value is None and getattr(column_type, "none_as_null", False):
         return None
-    return json.dumps(value, separators=(",", ":"))
+    # pydantic's Rust encoder: 2.0 µs for a classification's 23 probabilities, where
+    # json.dumps took 9.5 (5–8 % of the classifier's CPU in a flood, py-spy).
+    return to_json(value).decode()
 
 
 async def copy_upsert(
