@@ -14,6 +14,7 @@ SERVICE = "scorer"
 
 def create_app(settings: ScorerSettings) -> AsgiFastStream:
     """Wire the scorer: one partition-aware batch stage over titles.classified, and a tick."""
+    settings = settings.batching()
     ctx = ServiceContext(SERVICE, settings)
     stage = ctx.stage(
         input_topic=TITLES_CLASSIFIED,

@@ -1,5 +1,7 @@
 """Scorer settings (prefix ``SCORER_``)."""
 
+from __future__ import annotations
+
 from datetime import timedelta
 
 from pydantic import Field
@@ -50,9 +52,24 @@ class ScorerSettings(CommonSettings):
         description="when no partition delivered anything this long, release what waits",
     )
     tick_s: float = Field(default=0.5, gt=0, description="how often idle work is checked")
+    batch_size: int = Field(
+        default=2000,
+        ge=1,
+        description="most titles per consumed batch (the scorer's CONSUMER_MAX_RECORDS)",
+    )
     wall_clock_ticks: bool = Field(
         default=True, description="let event time follow the wall clock when sources are quiet"
     )
+
+    def batching(self) -> ScorerSettings:
+        """Return these settings with the scorer's batch size applied to the consumer.
+
+        Larger than the other stages': each batch pays one transaction over three tables
+        and one publication, and the scorer is the stage that keeps a flood waiting.
+        Draining 20,000 titles alone on Tansu and Postgres (2 cores): ~2,300 titles/s in
+        batches of 500 or 1,000, ~2,800 in batches of 2,000 or 4,000.
+        """
+        return self.model_copy(update={"consumer_max_records": self.batch_size})
 
     def scoring_params(self) -> ScoringParams:
         """Return the formula's parameters."""
