@@ -322,9 +322,11 @@ class TitleScored(Event):
         return [self.item(score) for score in self.windows]
 
     @classmethod
-    def of(cls, items: Sequence[TrendScored], *, event_id: str | None = None) -> TitleScored:
+    def of(cls, items: Sequence[TrendScored]) -> TitleScored:
         """Fold ranking items of one title and instant into one event (the inverse of
         :meth:`items`); the first item gives the title's description."""
+        if not items:
+            raise ValueError("a TitleScored event needs at least one item")
         first = items[0]
         if any(i.title_id != first.title_id or i.observed_at != first.observed_at for i in items):
             raise ValueError("a TitleScored event holds one title at one instant")
@@ -341,7 +343,7 @@ class TitleScored(Event):
             for i in items
         ]
         return cls(
-            event_id=event_id or derive_event_id(*(w.event_id for w in windows)),
+            event_id=derive_event_id(*(w.event_id for w in windows)),
             title_id=first.title_id,
             observed_at=first.observed_at,
             windows=windows,

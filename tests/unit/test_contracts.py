@@ -52,6 +52,10 @@ def test_a_scored_event_unfolds_into_the_items_it_was_folded_from() -> None:
     assert event.items() == [day, week]
     wire = TitleScored.model_validate_json(event.model_dump_json())
     assert wire.items() == [day, week]
+    with pytest.raises(ValueError, match="at least one item"):
+        TitleScored.of([])
+    with pytest.raises(ValueError, match="one title at one instant"):
+        TitleScored.of([day, trend_scored(title_id="tmdb:tv:2", observed_at=at)])
 
 
 def test_a_scored_event_names_a_repeated_window_and_needs_one() -> None:
