@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -30,7 +31,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -276,6 +277,35 @@ async def measure_raw_hop(bootstrap: str, n: int, partitions: int) -> float:
     return n / elapsed
 
 
+@contextlib.contextmanager
+def bench_stack() -> Iterator[tuple[Path, Stack, str]]:
+    """Start the embedded stack, migrated, in a temporary folder; yield the folder, the
+    stack and its bootstrap servers. Everything is stopped and removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="trending-bench-") as tmp:
+        root = Path(tmp)
+        with Stack(root / "stack", redis=True) as stack:
+            assert stack.database_url
+            assert stack.kafka_bootstrap_servers
+            migrate.upgrade_sync(stack.database_url)
+            yield root, stack, stack.kafka_bootstrap_servers
+
+
+def services_env(stack: Stack, partitions: int) -> dict[str, str]:
+    """Return the environment the benchmarked services run with on ``stack``."""
+    return {
+        **stack.env(),
+        "TOPIC_PARTITIONS": str(partitions),
+        "LOG_LEVEL": "WARNING",
+        # The skeleton's figures are of the pipeline, not of a model: the keyword enricher
+        # costs next to nothing (bench/enricher_genres.py measures MiniLM).
+        "ENRICHER_PROVIDER": "lexicon",
+        # One producer writes every partition in event-time order, so the scorer's
+        # per-partition watermark needs no allowance for disorder; the default 30 s is a
+        # hold-back for real scrapers, not a cost of the pipeline.
+        "SCORER_LATENESS_S": "0",
+    }
+
+
 def per_title_ms(spent: dict[str, float], titles: int) -> dict[str, float]:
     """Return CPU milliseconds per title for each process."""
     return {k: round(v * 1000 / max(titles, 1), 3) for k, v in spent.items()}
@@ -302,60 +332,40 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()
 
-    with tempfile.TemporaryDirectory(prefix="trending-bench-") as tmp:
-        root = Path(tmp)
-        with Stack(root / "stack", redis=True) as stack:
-            assert stack.database_url
-            assert stack.kafka_bootstrap_servers
-            migrate.upgrade_sync(stack.database_url)
-            bootstrap = stack.kafka_bootstrap_servers
-            prefix = f"bench{uuid.uuid4().hex[:6]}."
-            env = {
-                **stack.env(),
-                "TOPIC_PREFIX": prefix,
-                "TOPIC_PARTITIONS": str(args.partitions),
-                "LOG_LEVEL": "WARNING",
-                # The skeleton's figures are of the pipeline, not of a model: the keyword
-                # enricher costs next to nothing (bench/enricher_genres.py measures MiniLM).
-                "ENRICHER_PROVIDER": "lexicon",
-                # One producer writes every partition in event-time order, so the scorer's
-                # per-partition watermark needs no allowance for disorder; the default 30 s
-                # is a hold-back for real scrapers, not a cost of the pipeline.
-                "SCORER_LATENESS_S": "0",
-            }
-            supervisor = Supervisor(env=env, root=root, services=STAGES)
-            supervisor.start()
-            try:
-                supervisor.wait_healthy(timeout=120)
-                time.sleep(8)  # let every consumer group finish joining
-                # Latency first: right after a flood, Postgres and the broker are still
-                # catching up (seen: p99 ×3 in the first seconds), which is a measure of
-                # recovery, not of latency at a steady 500 titles/s.
-                meter = CpuMeter(
-                    {name: supervisor.processes[name].popen.pid for name in STAGES}
-                    | stack.pids()
-                    | {"bench": os.getpid()},
-                    alone=frozenset({"bench"}),
-                )
-                print(f"latency: {args.rate:g} titles/s for {args.seconds:g} s…")
-                lat = asyncio.run(
-                    measure_latency(bootstrap, prefix, args.rate, args.seconds, meter)
-                )
-                # Until the last title came out: at a steady rate, where the two cores go.
-                cpu_at_rate = per_title_ms(meter.spent(), len(lat))
-                print(f"  CPU per title at {args.rate:g}/s: {describe_cpu(cpu_at_rate)}")
-                print(f"throughput: {args.titles} titles through {len(STAGES)} stages…")
-                scorer_metrics = f"http://127.0.0.1:{supervisor.processes['scorer'].port}/metrics"
-                titles_per_s = asyncio.run(
-                    measure_throughput(bootstrap, prefix, args.titles, scorer_metrics, meter)
-                )
-                cpu_ms = per_title_ms(meter.spent(), args.titles)
-                print(f"  {titles_per_s:,.0f} titles/s end to end")
-                print(f"  CPU per title: {describe_cpu(cpu_ms)}")
-            finally:
-                supervisor.stop()
-            print(f"raw aiokafka hop: {args.titles} messages…")
-            raw_hop = asyncio.run(measure_raw_hop(bootstrap, args.titles, args.partitions))
+    with bench_stack() as (root, stack, bootstrap):
+        prefix = f"bench{uuid.uuid4().hex[:6]}."
+        env = {**services_env(stack, args.partitions), "TOPIC_PREFIX": prefix}
+        supervisor = Supervisor(env=env, root=root, services=STAGES)
+        supervisor.start()
+        try:
+            supervisor.wait_healthy(timeout=120)
+            time.sleep(8)  # let every consumer group finish joining
+            # Latency first: right after a flood, Postgres and the broker are still
+            # catching up (seen: p99 ×3 in the first seconds), which is a measure of
+            # recovery, not of latency at a steady 500 titles/s.
+            meter = CpuMeter(
+                {name: supervisor.processes[name].popen.pid for name in STAGES}
+                | stack.pids()
+                | {"bench": os.getpid()},
+                alone=frozenset({"bench"}),
+            )
+            print(f"latency: {args.rate:g} titles/s for {args.seconds:g} s…")
+            lat = asyncio.run(measure_latency(bootstrap, prefix, args.rate, args.seconds, meter))
+            # Until the last title came out: at a steady rate, where the two cores go.
+            cpu_at_rate = per_title_ms(meter.spent(), len(lat))
+            print(f"  CPU per title at {args.rate:g}/s: {describe_cpu(cpu_at_rate)}")
+            print(f"throughput: {args.titles} titles through {len(STAGES)} stages…")
+            scorer_metrics = f"http://127.0.0.1:{supervisor.processes['scorer'].port}/metrics"
+            titles_per_s = asyncio.run(
+                measure_throughput(bootstrap, prefix, args.titles, scorer_metrics, meter)
+            )
+            cpu_ms = per_title_ms(meter.spent(), args.titles)
+            print(f"  {titles_per_s:,.0f} titles/s end to end")
+            print(f"  CPU per title: {describe_cpu(cpu_ms)}")
+        finally:
+            supervisor.stop()
+        print(f"raw aiokafka hop: {args.titles} messages…")
+        raw_hop = asyncio.run(measure_raw_hop(bootstrap, args.titles, args.partitions))
     p50, p99 = percentile(lat, 50), percentile(lat, 99)
     print(
         f"  end-to-end latency at {args.rate:g}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "

@@ -18,11 +18,9 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 import psutil
 from aiokafka import ConsumerRecord
@@ -36,12 +34,12 @@ from bench.pipeline import (
     _reader,
     _title_id,
     _wait_assigned,
+    bench_stack,
+    services_env,
     then_next_chart,
 )
-from stack import Stack
 from stack.supervisor import Supervisor
 from trendkit.contracts import TITLES_CLASSIFIED, TITLES_RAW, TRENDS_SCORED
-from trendkit.db import migrate
 from trendkit.db.database import Database
 
 PARTITIONS = 2
@@ -124,56 +122,44 @@ def main(argv: Sequence[str] | None = None) -> None:
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     exit_cleanly_on_sigterm()
     runs: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
-    with tempfile.TemporaryDirectory(prefix="trending-bench-") as tmp:
-        root = Path(tmp)
-        with Stack(root / "stack", redis=True) as stack:
-            assert stack.database_url
-            assert stack.kafka_bootstrap_servers
-            migrate.upgrade_sync(stack.database_url)
-            bootstrap = stack.kafka_bootstrap_servers
-            env = {
-                **stack.env(),
-                "TOPIC_PARTITIONS": str(PARTITIONS),
-                "LOG_LEVEL": "WARNING",
-                "ENRICHER_PROVIDER": "lexicon",  # as bench.pipeline: see there
-                "SCORER_LATENESS_S": "0",
-            }
-            prefix = f"bench{uuid.uuid4().hex[:6]}."
-            upstream = Supervisor(
-                env={**env, "TOPIC_PREFIX": prefix},
-                root=root,
-                services=("enricher", "classifier"),
-            )
-            upstream.start()
-            try:
-                upstream.wait_healthy(timeout=120)
-                time.sleep(8)  # let the consumer groups finish joining
-                print(f"filling titles.classified with {args.titles} titles…")
-                want, backlog = asyncio.run(fill(bootstrap, prefix, args.titles))
-            finally:
-                upstream.stop()
-            db = Database(stack.database_url, service="bench")
-            for rep in range(args.reps):
-                for size in sizes:
-                    run_prefix = f"bench{uuid.uuid4().hex[:6]}."
-                    asyncio.run(_fresh(bootstrap, run_prefix, backlog, db))
-                    scorer = Supervisor(
-                        env={**env, "TOPIC_PREFIX": run_prefix, "SCORER_BATCH_SIZE": str(size)},
-                        root=root,
-                        services=("scorer",),
-                    )
-                    scorer.start()
-                    try:
-                        scorer.wait_healthy(timeout=120)  # its topics exist from then on
-                        process = psutil.Process(scorer.processes["scorer"].popen.pid)
-                        seconds, cpu = asyncio.run(drain(bootstrap, run_prefix, want, process))
-                    finally:
-                        scorer.stop()
-                    runs[size].append((args.titles / seconds, 1000 * cpu / args.titles))
-                    print(
-                        f"  run {rep + 1}, batches of {size}: {args.titles / seconds:,.0f} "
-                        f"titles/s, scorer CPU {1000 * cpu / args.titles:.3f} ms per title"
-                    )
+    with bench_stack() as (root, stack, bootstrap):
+        env = services_env(stack, PARTITIONS)
+        prefix = f"bench{uuid.uuid4().hex[:6]}."
+        upstream = Supervisor(
+            env={**env, "TOPIC_PREFIX": prefix},
+            root=root,
+            services=("enricher", "classifier"),
+        )
+        upstream.start()
+        try:
+            upstream.wait_healthy(timeout=120)
+            time.sleep(8)  # let the consumer groups finish joining
+            print(f"filling titles.classified with {args.titles} titles…")
+            want, backlog = asyncio.run(fill(bootstrap, prefix, args.titles))
+        finally:
+            upstream.stop()
+        db = Database(env["DATABASE_URL"], service="bench")
+        for rep in range(args.reps):
+            for size in sizes:
+                run_prefix = f"bench{uuid.uuid4().hex[:6]}."
+                asyncio.run(_fresh(bootstrap, run_prefix, backlog, db))
+                scorer = Supervisor(
+                    env={**env, "TOPIC_PREFIX": run_prefix, "SCORER_BATCH_SIZE": str(size)},
+                    root=root,
+                    services=("scorer",),
+                )
+                scorer.start()
+                try:
+                    scorer.wait_healthy(timeout=120)  # its topics exist from then on
+                    process = psutil.Process(scorer.processes["scorer"].popen.pid)
+                    seconds, cpu = asyncio.run(drain(bootstrap, run_prefix, want, process))
+                finally:
+                    scorer.stop()
+                runs[size].append((args.titles / seconds, 1000 * cpu / args.titles))
+                print(
+                    f"  run {rep + 1}, batches of {size}: {args.titles / seconds:,.0f} "
+                    f"titles/s, scorer CPU {1000 * cpu / args.titles:.3f} ms per title"
+                )
     summary = {
         str(size): {
             "titles_per_s": round(statistics.fmean(r for r, _ in results), 1),

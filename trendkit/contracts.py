@@ -298,6 +298,12 @@ class TitleScored(Event):
     vibe_tags: list[str] = Field(default_factory=list)
     scored_by: Provenance
 
+    @staticmethod
+    def derive_id(windows: Sequence[WindowScore]) -> str:
+        """Return the event's id: derived from its windows' ids, which fix the title, the
+        instant and every score in it."""
+        return derive_event_id(*(w.event_id for w in windows))
+
     def item(self, score: WindowScore) -> TrendScored:
         """Return one of the event's windows as a ranking item."""
         return TrendScored.model_construct(
@@ -343,7 +349,7 @@ class TitleScored(Event):
             for i in items
         ]
         return cls(
-            event_id=derive_event_id(*(w.event_id for w in windows)),
+            event_id=cls.derive_id(windows),
             title_id=first.title_id,
             observed_at=first.observed_at,
             windows=windows,

@@ -281,8 +281,7 @@ class TrendBoard:
     def _event(self, latest: TitleClassified, scores: list[WindowScore]) -> TitleScored:
         assert self.now is not None
         return TitleScored(
-            # The windows' ids fix the title, the instant and every score in it.
-            event_id=derive_event_id(*(s.event_id for s in scores)),
+            event_id=TitleScored.derive_id(scores),
             title_id=latest.title_id,
             observed_at=self.now,
             windows=scores,
