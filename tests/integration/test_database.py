@@ -416,3 +416,26 @@ async def test_copy_upsert_after_a_rolled_back_first_use_of_its_connection(
         assert stored == 150
     finally:
         await db.close()
+
+
+async def test_upsert_on_the_driver_takes_rows_whatever_their_key_order(database_url: str) -> None:
+    """The driver SQL lists the table's columns in the table's order; rows built with their
+    keys in another order were refused there ("need SQLAlchemy's binding"), which the
+    scorer's current_scores rows once hit for every batch under a hundred titles."""
+    from trendkit.db.database import Database
+    from trendkit.db.models import ScorerInput
+    from trendkit.db.upsert import upsert
+
+    rows = [{"payload": f'{{"n": {i}}}', **row} for i, row in enumerate(scorer_inputs("k", 3))]
+    assert next(iter(rows[0])) == "payload"  # not the table's first column
+    db = Database(database_url, service="test-key-order", pool_size=1)
+    await db.open()
+    try:
+        async with db.driver_transaction() as conn:
+            await upsert(conn, ScorerInput, rows, conflict=["event_id"])
+        async with db.transaction() as session:
+            stored = await session.get(ScorerInput, "k-2")
+        assert stored is not None
+        assert stored.payload == {"n": 2}
+    finally:
+        await db.close()

@@ -17,7 +17,7 @@ session, a connection, or the asyncpg connection of ``Database.driver_transactio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
 
 import asyncpg
@@ -81,7 +81,7 @@ def chunked(rows: Sequence[Row], size: int = CHUNK_SIZE) -> Iterator[Sequence[Ro
         yield rows[start : start + size]
 
 
-def _check_columns(table: Table, columns: Sequence[str], what: str) -> None:
+def _check_columns(table: Table, columns: Iterable[str], what: str) -> None:
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise ValueError(f"{what} names columns that {table.name} lacks: {unknown}")
@@ -145,7 +145,11 @@ async def upsert(
     table = table_of(table_or_model)
     shape = _Shape(tuple(conflict), tuple(update or ()), only_if_newer, tuple(keep_when_empty))
     rows = dedupe(rows, conflict)
-    columns = tuple(rows[0].keys())
+    keys = rows[0].keys()
+    _check_columns(table, keys, "rows")
+    # In the table's order, whatever the rows' key order: the compiled INSERT lists its
+    # columns so, and the driver SQL is used only when its parameters follow them.
+    columns = tuple(c.name for c in table.c if c.name in keys)
     sql = _compiled(table, columns, shape)
     if sql is None:
         if isinstance(session, asyncpg.Connection):
@@ -231,7 +235,8 @@ def _driver_takes(column_type: TypeEngine[Any]) -> bool:
 
 
 def _compiled(table: Table, columns: tuple[str, ...], shape: _Shape) -> str | None:
-    """Return the upsert of ``columns`` into ``table`` as asyncpg SQL, compiled once per shape.
+    """Return the upsert of ``columns`` (the table's, in its order) into ``table`` as asyncpg
+    SQL, compiled once per shape.
 
     None when the driver cannot take the rows as they are: a column type that needs
     SQLAlchemy's binding, or a statement with parameters of its own (literals in its
@@ -239,7 +244,6 @@ def _compiled(table: Table, columns: tuple[str, ...], shape: _Shape) -> str | No
     """
     key = (table, columns, shape)
     if key not in _COMPILED:
-        _check_columns(table, columns, "rows")
         sql = None
         if all(_driver_takes(table.c[c].type) for c in columns):
             values = {c: bindparam(c, type_=table.c[c].type) for c in columns}
