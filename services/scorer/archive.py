@@ -41,11 +41,8 @@ def _input_row(a: Archived, received: Mapping[str, str]) -> dict[str, object]:
     }
 
 
-def history_row(
-    event: TitleScored, s: WindowScore, components: str | None = None
-) -> dict[str, object]:
-    """Return one window of a published event as its ``trend_scores`` row
-    (``components``: as JSON, if the caller has it already)."""
+def history_row(event: TitleScored, s: WindowScore) -> dict[str, object]:
+    """Return one window of a published event as its ``trend_scores`` row."""
     return {
         "event_id": s.event_id,
         "title_id": event.title_id,
@@ -53,36 +50,19 @@ def history_row(
         "score": s.score,
         "rank": s.rank,
         "previous_rank": s.previous_rank,
-        "components": components or s.components.model_dump_json(),
+        "components": s.components.model_dump_json(),
         "explanation": s.explanation,
         "scored_at": event.observed_at,
     }
 
 
-def _current_row(
-    event: TitleScored, s: WindowScore, components: str, payload: str
-) -> dict[str, object]:
-    return {
-        "title_id": event.title_id,
-        "window": s.window,
-        "score": s.score,
-        "rank": s.rank,
-        "components": components,
-        "explanation": s.explanation,
-        "payload": payload,
-        "scored_at": event.observed_at,
-    }
+_CURRENT = ("title_id", "window", "score", "rank", "components", "explanation", "scored_at")
 
 
-def _windows(scored: Sequence[Outbound]) -> list[tuple[TitleScored, WindowScore, str]]:
-    """Return every window of the published events, with the event's JSON as sent."""
-    out: list[tuple[TitleScored, WindowScore, str]] = []
-    for published in scored:
-        event = published.event
-        assert isinstance(event, TitleScored)
-        payload = published.value.decode()
-        out.extend((event, s, payload) for s in event.windows)
-    return out
+def current_row(history: Mapping[str, object], payload: str) -> dict[str, object]:
+    """Return a window's ``current_scores`` row: its history row's columns that the table
+    has, and the whole event as published."""
+    return {column: history[column] for column in _CURRENT} | {"payload": payload}
 
 
 class ScoreArchive:
@@ -111,26 +91,21 @@ class ScoreArchive:
                 rows = [_input_row(a, received or {}) for a in step.archive]
                 await copy_upsert(connection, ScorerInput, rows, conflict=["event_id"])
             if scored:
-                windows = _windows(scored)
-                components = [s.components.model_dump_json() for _, s, _ in windows]
-                await copy_upsert(
-                    connection,
-                    TrendScoreRow,
-                    [
-                        history_row(e, s, c)
-                        for (e, s, _), c in zip(windows, components, strict=True)
-                    ],
-                    conflict=["event_id"],
-                )
+                history, current = [], []
+                for published in scored:
+                    event = published.event
+                    assert isinstance(event, TitleScored)
+                    payload = published.value.decode()  # the very JSON that was published
+                    for s in event.windows:
+                        history.append(row := history_row(event, s))
+                        current.append(current_row(row, payload))
+                await copy_upsert(connection, TrendScoreRow, history, conflict=["event_id"])
                 await copy_upsert(
                     connection,
                     CurrentScore,
                     # In order: the last one per key wins. Each window's row keeps the whole
                     # event as published; readers take their window's item from it.
-                    [
-                        _current_row(e, s, c, p)
-                        for (e, s, p), c in zip(windows, components, strict=True)
-                    ],
+                    current,
                     conflict=["title_id", "window"],
                     update=["score", "rank", "components", "explanation", "payload", "scored_at"],
                     only_if_newer="scored_at",

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from services.api.hub import TrendHub
 from services.api.rest import add_rest_api
-from services.scorer.archive import history_row
+from services.scorer.archive import current_row, history_row
 from tests.factories import trend_scored
 from tests.servers import serving
 from trendkit.contracts import TitleScored, TrendScored, now_utc
@@ -73,35 +73,18 @@ async def api(database_url: str) -> AsyncIterator[Api]:
 async def store_scores(db: Database, scored: Sequence[TrendScored]) -> None:
     """Write scores as the scorer does: history rows, and the latest per title+window."""
     events = [TitleScored.of([s]) for s in scored]
+    # The archive's own row builders; the upserts take their JSON text as the scorer's do.
+    history = [history_row(e, e.windows[0]) for e in events]
     async with db.transaction() as session:
-        # The archive's own row builder; COPY-upsert takes its JSON text as the scorer does.
-        await copy_upsert(
-            session,
-            TrendScoreRow,
-            [history_row(e, e.windows[0]) for e in events],
-            conflict=["event_id"],
-        )
+        await copy_upsert(session, TrendScoreRow, history, conflict=["event_id"])
         await upsert(
             session,
             CurrentScore,
-            [_current_row(s, e) for s, e in zip(scored, events, strict=True)],
+            [current_row(h, e.model_dump_json()) for h, e in zip(history, events, strict=True)],
             conflict=["title_id", "window"],
             update=["score", "rank", "components", "explanation", "payload", "scored_at"],
             only_if_newer="scored_at",
         )
-
-
-def _current_row(s: TrendScored, event: TitleScored) -> dict[str, Any]:
-    return {
-        "title_id": s.title_id,
-        "window": s.window,
-        "score": s.score,
-        "rank": s.rank,
-        "components": s.components.model_dump(),
-        "explanation": s.explanation,
-        "payload": event.model_dump(mode="json"),  # the event as published
-        "scored_at": s.observed_at,
-    }
 
 
 def dune(rank: int, score: float, at: Any, **overrides: Any) -> TrendScored:
