@@ -250,19 +250,28 @@ class ScoreInWindow(Contract):
     explanation: str = Field(default="", description="one sentence: why it is trending")
 
 
-class TrendScored(Event, ScoreInWindow):
-    """A title's score in one window: an item of a ranking, as the api serves it.
-
-    Not a topic's message: ``trends.scored`` carries :class:`TitleScored`, one event per
-    title and scoring instant with every window that moved; :meth:`TitleScored.items`
-    unfolds it into these. The history keeps one row per item, keyed by its ``event_id``.
-    """
+class TitleDescription(Contract):
+    """What describes a scored title: what a ranking item and a scored event share."""
 
     title: TitleInfo
     genres: list[str] = Field(default_factory=list)
     summary: str = ""
     vibe_tags: list[str] = Field(default_factory=list)
     scored_by: Provenance
+
+
+def _fields_of(value: BaseModel, model: type[BaseModel]) -> dict[str, Any]:
+    """Return ``value``'s values of ``model``'s fields (a part it shares with ``model``)."""
+    return {name: getattr(value, name) for name in model.model_fields}
+
+
+class TrendScored(Event, ScoreInWindow, TitleDescription):
+    """A title's score in one window: an item of a ranking, as the api serves it.
+
+    Not a topic's message: ``trends.scored`` carries :class:`TitleScored`, one event per
+    title and scoring instant with every window that moved; :meth:`TitleScored.items`
+    unfolds it into these. The history keeps one row per item, keyed by its ``event_id``.
+    """
 
 
 class WindowScore(ScoreInWindow):
@@ -280,7 +289,7 @@ def _one_per_window(value: list[WindowScore]) -> list[WindowScore]:
     return value
 
 
-class TitleScored(Event):
+class TitleScored(Event, TitleDescription):
     """``trends.scored``: a title's score changed meaningfully in one window or more.
 
     One event per title and scoring instant, carrying only the windows that moved: what
@@ -292,11 +301,6 @@ class TitleScored(Event):
     windows: Annotated[list[WindowScore], AfterValidator(_one_per_window)] = Field(
         min_length=1, max_length=len(WINDOWS)
     )
-    title: TitleInfo
-    genres: list[str] = Field(default_factory=list)
-    summary: str = ""
-    vibe_tags: list[str] = Field(default_factory=list)
-    scored_by: Provenance
 
     @staticmethod
     def derive_id(windows: Sequence[WindowScore]) -> str:
@@ -305,22 +309,13 @@ class TitleScored(Event):
         return derive_event_id(*(w.event_id for w in windows))
 
     def item(self, score: WindowScore) -> TrendScored:
-        """Return one of the event's windows as a ranking item."""
+        """Return one of the event's windows as a ranking item (no validation: its parts
+        were validated, and the api unfolds every event it follows)."""
         return TrendScored.model_construct(
-            event_id=score.event_id,
             title_id=self.title_id,
             observed_at=self.observed_at,
-            window=score.window,
-            score=score.score,
-            rank=score.rank,
-            previous_rank=score.previous_rank,
-            components=score.components,
-            explanation=score.explanation,
-            title=self.title,
-            genres=self.genres,
-            summary=self.summary,
-            vibe_tags=self.vibe_tags,
-            scored_by=self.scored_by,
+            **dict(score),
+            **_fields_of(self, TitleDescription),
         )
 
     def items(self) -> list[TrendScored]:
@@ -336,28 +331,13 @@ class TitleScored(Event):
         first = items[0]
         if any(i.title_id != first.title_id or i.observed_at != first.observed_at for i in items):
             raise ValueError("a TitleScored event holds one title at one instant")
-        windows = [
-            WindowScore(
-                event_id=i.event_id,
-                window=i.window,
-                score=i.score,
-                rank=i.rank,
-                previous_rank=i.previous_rank,
-                components=i.components,
-                explanation=i.explanation,
-            )
-            for i in items
-        ]
+        windows = [WindowScore.model_validate(_fields_of(i, WindowScore)) for i in items]
         return cls(
             event_id=cls.derive_id(windows),
             title_id=first.title_id,
             observed_at=first.observed_at,
             windows=windows,
-            title=first.title,
-            genres=first.genres,
-            summary=first.summary,
-            vibe_tags=first.vibe_tags,
-            scored_by=first.scored_by,
+            **_fields_of(first, TitleDescription),
         )
 
 
