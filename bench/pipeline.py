@@ -103,13 +103,15 @@ def then_next_chart(n: int, tag: str) -> list[bytes]:
     return observations(-(-n // CHART) * CHART + CHART, tag)
 
 
-def _title_id(value: bytes) -> str:
+def title_id_of(value: bytes) -> str:
+    """Return the ``title_id`` of an encoded event."""
     return str(json.loads(value)["title_id"])
 
 
-async def _reader(
+async def open_reader(
     bootstrap: str, topic: str, group: str, *, start: str = "earliest"
 ) -> AIOKafkaConsumer:
+    """Return a started consumer of ``topic`` that reads large batches and commits nothing."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -125,7 +127,7 @@ async def _reader(
     return consumer
 
 
-async def _flooding_producer(bootstrap: str) -> AIOKafkaProducer:
+async def flooding_producer(bootstrap: str) -> AIOKafkaProducer:
     """Return a started producer for sending as fast as possible, in large record batches."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=MAX_BATCH_BYTES
@@ -134,7 +136,8 @@ async def _flooding_producer(bootstrap: str) -> AIOKafkaProducer:
     return producer
 
 
-async def _wait_assigned(consumer: AIOKafkaConsumer) -> None:
+async def wait_assigned(consumer: AIOKafkaConsumer) -> None:
+    """Wait until the consumer has its partitions and knows where it starts reading."""
     while not consumer.assignment():
         await consumer.getmany(timeout_ms=100)
     for tp in consumer.assignment():
@@ -164,11 +167,11 @@ async def measure_throughput(
     many observations the scorer found late: those are archived, never scored). ``meter``
     starts counting with the clock, once the titles to send are made.
     """
-    keyed = [(p, _title_id(p)) for p in then_next_chart(n, "tp")]
+    keyed = [(p, title_id_of(p)) for p in then_next_chart(n, "tp")]
     want = {title_id for _, title_id in keyed[:n]}
-    reader = await _reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-tp")
-    await _wait_assigned(reader)
-    producer = await _flooding_producer(bootstrap)
+    reader = await open_reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-tp")
+    await wait_assigned(reader)
+    producer = await flooding_producer(bootstrap)
     meter.restart()
     began = time.perf_counter()
     for p, title_id in keyed:
@@ -207,10 +210,10 @@ async def measure_latency(
     # Start at the end: the throughput run left tens of thousands of events behind, and
     # reading those first would be counted as latency. (On Tansu "latest" may replay up
     # to one old record batch; only titles sent here are counted.)
-    reader = await _reader(
+    reader = await open_reader(
         bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-lat", start="latest"
     )
-    await _wait_assigned(reader)
+    await wait_assigned(reader)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
     await producer.start()
     sent_at: dict[str, float] = {}
@@ -226,7 +229,7 @@ async def measure_latency(
                         latencies[tid] = (now - sent_at[tid]) * 1000
 
     reading = asyncio.create_task(read())
-    keyed = [(p, _title_id(p)) for p in then_next_chart(n, "lat")]
+    keyed = [(p, title_id_of(p)) for p in then_next_chart(n, "lat")]
     meter.restart()
     began = time.perf_counter()
     for first in range(0, len(keyed), CHART):
@@ -256,12 +259,12 @@ async def measure_raw_hop(bootstrap: str, n: int, partitions: int) -> float:
     await admin.create_topics([NewTopic(t, partitions, 1) for t in (source, sink)])
     await admin.close()
     payloads = observations(n, "raw")
-    producer = await _flooding_producer(bootstrap)
+    producer = await flooding_producer(bootstrap)
     for p in payloads:
-        await producer.send(source, p, key=_title_id(p).encode())
+        await producer.send(source, p, key=title_id_of(p).encode())
     await producer.flush()
-    consumer = await _reader(bootstrap, source, f"{prefix}hop")
-    await _wait_assigned(consumer)
+    consumer = await open_reader(bootstrap, source, f"{prefix}hop")
+    await wait_assigned(consumer)
     moved = 0
     began = time.perf_counter()
     while moved < n:

@@ -22,21 +22,21 @@ import time
 import uuid
 from collections.abc import Sequence
 
-import psutil
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 
-from bench.common import exit_cleanly_on_sigterm
+from bench.common import CpuMeter, exit_cleanly_on_sigterm
 from bench.pipeline import (
     STALLED_S,
-    _flooding_producer,
-    _reader,
-    _title_id,
-    _wait_assigned,
     bench_stack,
+    flooding_producer,
+    open_reader,
+    per_title_ms,
     services_env,
     then_next_chart,
+    title_id_of,
+    wait_assigned,
 )
 from stack.supervisor import Supervisor
 from trendkit.contracts import TITLES_CLASSIFIED, TITLES_RAW, TRENDS_SCORED
@@ -49,10 +49,10 @@ Backlog = list[ConsumerRecord[bytes, bytes]]
 
 async def fill(bootstrap: str, prefix: str, n: int) -> tuple[set[str], Backlog]:
     """Send n titles through the enricher and classifier; return their ids and the output."""
-    keyed = [(p, _title_id(p)) for p in then_next_chart(n, "drain")]
-    reader = await _reader(bootstrap, f"{prefix}{TITLES_CLASSIFIED}", f"{prefix}bench-fill")
-    await _wait_assigned(reader)
-    producer = await _flooding_producer(bootstrap)
+    keyed = [(p, title_id_of(p)) for p in then_next_chart(n, "drain")]
+    reader = await open_reader(bootstrap, f"{prefix}{TITLES_CLASSIFIED}", f"{prefix}bench-fill")
+    await wait_assigned(reader)
+    producer = await flooding_producer(bootstrap)
     for p, title_id in keyed:
         await producer.send(f"{prefix}{TITLES_RAW}", p, key=title_id.encode())
     await producer.flush()
@@ -75,7 +75,7 @@ async def fresh_backlog(bootstrap: str, prefix: str, backlog: Backlog, db: Datab
         await admin.create_topics([NewTopic(f"{prefix}{TITLES_CLASSIFIED}", PARTITIONS, 1)])
     finally:
         await admin.close()
-    producer = await _flooding_producer(bootstrap)
+    producer = await flooding_producer(bootstrap)
     for r in backlog:
         await producer.send(
             f"{prefix}{TITLES_CLASSIFIED}",
@@ -88,28 +88,25 @@ async def fresh_backlog(bootstrap: str, prefix: str, backlog: Backlog, db: Datab
     await producer.stop()
 
 
-async def drain(
-    bootstrap: str, prefix: str, want: set[str], scorer: psutil.Process
-) -> tuple[float, float]:
-    """Read trends.scored until every wanted title came; return (seconds, scorer CPU s)."""
-    reader = await _reader(
-        bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-drain", start="earliest"
-    )
+async def drain(bootstrap: str, prefix: str, want: set[str], meter: CpuMeter) -> float:
+    """Read trends.scored until every wanted title came; return the seconds from the first
+    event on. ``meter`` starts counting at the first event too."""
+    reader = await open_reader(bootstrap, f"{prefix}{TRENDS_SCORED}", f"{prefix}bench-drain")
     seen: set[str] = set()
     first: float | None = None
-    cpu_at_first = 0.0
     progressed = time.perf_counter()
     while not want <= seen and time.perf_counter() - progressed < STALLED_S:
         for records in (await reader.getmany(timeout_ms=100)).values():
             if first is None:
                 first = time.perf_counter()
-                cpu_at_first = sum(scorer.cpu_times()[:2])
+                meter.restart()
             seen.update(r.key.decode() for r in records if r.key)
             progressed = time.perf_counter()
+    ended = time.perf_counter()
     await reader.stop()
     if first is None or not want <= seen:
         raise RuntimeError(f"only {len(want & seen)}/{len(want)} titles were scored")
-    return time.perf_counter() - first, sum(scorer.cpu_times()[:2]) - cpu_at_first
+    return ended - first
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -151,14 +148,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                 scorer.start()
                 try:
                     scorer.wait_healthy(timeout=120)  # its topics exist from then on
-                    process = psutil.Process(scorer.processes["scorer"].popen.pid)
-                    seconds, cpu = asyncio.run(drain(bootstrap, run_prefix, want, process))
+                    meter = CpuMeter({"scorer": scorer.processes["scorer"].popen.pid})
+                    seconds = asyncio.run(drain(bootstrap, run_prefix, want, meter))
+                    cpu_ms = per_title_ms(meter.spent(), args.titles)["scorer"]
                 finally:
                     scorer.stop()
-                runs[size].append((args.titles / seconds, 1000 * cpu / args.titles))
+                runs[size].append((args.titles / seconds, cpu_ms))
                 print(
                     f"  run {rep + 1}, batches of {size}: {args.titles / seconds:,.0f} "
-                    f"titles/s, scorer CPU {1000 * cpu / args.titles:.3f} ms per title"
+                    f"titles/s, scorer CPU {cpu_ms:.3f} ms per title"
                 )
     summary = {
         str(size): {
@@ -168,11 +166,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         }
         for size, results in runs.items()
     }
-    for size, results in runs.items():
+    for label, figures in summary.items():
         print(
-            f"batches of {size}: {statistics.fmean(r for r, _ in results):,.0f} titles/s "
-            f"(mean of {args.reps}), {statistics.fmean(c for _, c in results):.3f} ms of CPU "
-            "per title"
+            f"batches of {label}: {figures['titles_per_s']:,.0f} titles/s (mean of "
+            f"{args.reps}), {figures['scorer_cpu_ms_per_title']:.3f} ms of CPU per title"
         )
     print(json.dumps({"titles": args.titles, "partitions": PARTITIONS, "batch_sizes": summary}))
 
