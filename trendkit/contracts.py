@@ -341,24 +341,6 @@ class TitleScored(Event, TitleDescription):
         )
 
 
-def scored_item(payload: Any, window: Window | None = None) -> TrendScored | None:
-    """Return a stored payload's item for ``window`` (None: its first), or None if it has
-    none. A payload is a :class:`TitleScored` (as the scorer stores it now) or a
-    :class:`TrendScored` (schema version 1, one window per event).
-
-    Raises ``pydantic.ValidationError`` when the payload is neither.
-    """
-    version = payload.get("schema_version") if isinstance(payload, dict) else None
-    if version == 1:
-        item = TrendScored.model_validate(payload)
-        return item if window is None or item.window == window else None
-    event = TitleScored.model_validate(payload)
-    for score in event.windows:
-        if window is None or score.window == window:
-            return event.item(score)
-    return None
-
-
 class DeadLetter(Contract):
     """``<topic>.dlq``: a message that could not be processed, kept whole with the reason."""
 

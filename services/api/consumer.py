@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
 from services.api.hub import TrendHub
-from trendkit.contracts import WINDOWS, TitleScored, TrendScored, scored_item
+from services.api.queries import current_items
+from trendkit.contracts import WINDOWS, TitleScored, TrendScored
 from trendkit.db.database import Database
 from trendkit.db.models import CurrentScore
 from trendkit.stage import Outbound
@@ -21,16 +20,12 @@ async def load_current_scores(db: Database, hub: TrendHub, *, per_window: int) -
     items: list[TrendScored] = []
     async with db.transaction() as session:
         for window in WINDOWS:
-            rows = await session.scalars(
-                select(CurrentScore.payload)
-                .where(CurrentScore.window == window)
-                .order_by(CurrentScore.rank)
-                .limit(per_window)
+            items += await current_items(
+                session,
+                CurrentScore.window == window,
+                order_by=[CurrentScore.rank],
+                limit=per_window,
             )
-            for payload in rows:
-                item = scored_item(payload, window)
-                if item is not None:
-                    items.append(item)
     hub.load_snapshot(items)
     log.info("loaded %d current scores from Postgres", len(items))
     return len(items)

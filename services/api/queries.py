@@ -7,17 +7,17 @@ score history, the model registry, drift reports). Every read is one short trans
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trendkit.contracts import WINDOWS, TrendScored, Window, scored_item
+from trendkit.contracts import WINDOWS, TrendScored, Window
 from trendkit.db.database import Database
 from trendkit.db.models import (
     ClassificationRow,
@@ -27,6 +27,7 @@ from trendkit.db.models import (
     ModelVersion,
     ObservationRow,
     Title,
+    TitleCard,
     TrendScoreRow,
 )
 
@@ -170,16 +171,8 @@ async def read_title(db: Database, title_id: str) -> TitleRows:
             .order_by(ClassificationRow.created_at.desc(), ClassificationRow.event_id.desc())
             .limit(1)
         )
-        payloads = await session.execute(
-            select(CurrentScore.window, CurrentScore.payload).where(
-                CurrentScore.title_id == title_id
-            )
-        )
-        current = {
-            window: scored
-            for window, payload in payloads
-            if window in WINDOWS and (scored := _scored_or_none(payload, window)) is not None
-        }
+        scored = await current_items(session, CurrentScore.title_id == title_id)
+        current = {item.window: item for item in scored}
     return TitleRows(title, enrichment, classification, current)
 
 
@@ -253,15 +246,53 @@ def _title_genres(rows: TitleRows, latest: TrendScored | None) -> TitleGenres:
     )
 
 
-def _scored_or_none(payload: Any, window: Window | None = None) -> TrendScored | None:
-    """Return a stored payload's item for ``window`` (None: any), None if it has none.
+# A score row's columns that an item has as they are; its ``scored_at`` is the item's
+# ``observed_at``.
+_ITEM_COLUMNS = ("event_id", "title_id", "window", "score", "rank", "previous_rank")
+_SCORE_COLUMNS = (*_ITEM_COLUMNS, "components", "explanation", "scored_at")
 
-    A payload written under an older contract must not turn one title's page into a 500.
+
+def score_item(row: Mapping[Any, Any], description: Any) -> TrendScored | None:
+    """Return a ranking item from a score row (``trend_scores`` or ``current_scores``) and
+    the title's card (``title_cards.description``); None when they do not make one.
+
+    A row without a card (nothing describes the title: no name, no media type), or one
+    written under an older contract, must not turn one title's page into a 500.
     """
+    if not isinstance(description, dict):
+        return None
     try:
-        return scored_item(payload, window)
+        return TrendScored.model_validate(
+            {
+                **description,
+                **{c: row[c] for c in _ITEM_COLUMNS},
+                "components": row["components"] or {},
+                "explanation": row["explanation"],
+                "observed_at": row["scored_at"],
+            }
+        )
     except ValidationError:
         return None
+
+
+async def current_items(
+    session: AsyncSession,
+    *where: ColumnElement[bool],
+    order_by: Sequence[Any] = (),
+    limit: int | None = None,
+) -> list[TrendScored]:
+    """Return current scores as ranking items: ``current_scores`` rows with their cards."""
+    c = CurrentScore
+    query = (
+        select(*(c.__table__.c[name] for name in _SCORE_COLUMNS), TitleCard.description)
+        .outerjoin(TitleCard, TitleCard.title_id == c.title_id)
+        .where(*where)
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    rows = await session.execute(query)
+    items = (score_item(row._mapping, row.description) for row in rows)
+    return [item for item in items if item is not None and item.window in WINDOWS]
 
 
 # --- history and time travel --------------------------------------------------------
@@ -303,8 +334,8 @@ async def ranking_at(
 ) -> list[TrendScored]:
     """Return a window's ranking as it stood at ``at``: each title's last score by then.
 
-    Items take the title, genres and summary of the title's current payload (those are
-    not part of the history) and the historical score, rank, components and explanation.
+    Items take the title, genres and summary of the title's card (those are not part of
+    the history) and the historical score, rank, components and explanation.
     ``keep`` (a predicate on an item) filters before the limit applies.
     """
     t = TrendScoreRow
@@ -316,59 +347,22 @@ async def ranking_at(
         .subquery()
     )
     query = (
-        select(latest, CurrentScore.payload)
-        .outerjoin(
-            CurrentScore,
-            and_(CurrentScore.title_id == latest.c.title_id, CurrentScore.window == window),
-        )
+        select(latest, TitleCard.description)
+        .outerjoin(TitleCard, TitleCard.title_id == latest.c.title_id)
         .order_by(latest.c.rank, latest.c.score.desc(), latest.c.title_id)
     )
     if keep is None:
         query = query.limit(limit)
     async with db.transaction() as session:
         rows = [row._mapping for row in await session.execute(query)]
-        fallbacks = await _any_payload(session, [r["title_id"] for r in rows if not r["payload"]])
     items: list[TrendScored] = []
     for row in rows:
-        item = _historical_item(row, row["payload"] or fallbacks.get(row["title_id"]))
+        item = score_item(row, row["description"])
         if item is not None and (keep is None or keep(item)):
             items.append(item)
             if len(items) >= limit:
                 break
     return items
-
-
-async def _any_payload(session: AsyncSession, title_ids: Sequence[str]) -> dict[str, Any]:
-    """Return a current payload of each title from whatever window has one."""
-    if not title_ids:
-        return {}
-    rows = await session.execute(
-        select(CurrentScore.title_id, CurrentScore.payload)
-        .where(CurrentScore.title_id.in_(title_ids))
-        .order_by(CurrentScore.scored_at)
-    )
-    return dict(rows.all())  # ordered by scored_at: the newest payload wins
-
-
-def _historical_item(row: Any, payload: Any) -> TrendScored | None:
-    if not payload:
-        return None  # nothing describes the title (no name, no media type): leave it out
-    base = _scored_or_none(payload)
-    if base is None:
-        return None
-    return _scored_or_none(
-        {
-            **base.model_dump(),
-            "event_id": row["event_id"],
-            "window": row["window"],
-            "score": row["score"],
-            "rank": row["rank"],
-            "previous_rank": row["previous_rank"],
-            "components": row["components"] or {},
-            "explanation": row["explanation"],
-            "observed_at": row["scored_at"],
-        }
-    )
 
 
 # --- catalogue-wide reads -----------------------------------------------------------

@@ -17,11 +17,16 @@ from sqlalchemy import func, select
 from services.scorer.board import ClockTick, Input, Published, TrendBoard
 from services.scorer.engine import Archived, ClockPolicy, Scorer, Step
 from services.scorer.scoring import ScoringParams
-from trendkit.contracts import TitleClassified, TitleScored, Window, WindowScore
+from trendkit.contracts import (
+    TitleClassified,
+    TitleDescription,
+    TitleScored,
+    Window,
+    WindowScore,
+)
 from trendkit.db.database import Database
-from trendkit.db.models import CurrentScore, ScorerInput, ScorerState, TrendScoreRow
-from trendkit.db.upsert import copy_upsert, upsert
-from trendkit.publish import Outbound
+from trendkit.db.models import CurrentScore, ScorerInput, ScorerState, TitleCard, TrendScoreRow
+from trendkit.db.upsert import Executor, copy_upsert, upsert
 
 READ_CHUNK = 5_000
 
@@ -56,13 +61,50 @@ def history_row(event: TitleScored, s: WindowScore) -> dict[str, object]:
     }
 
 
-_CURRENT = ("title_id", "window", "score", "rank", "components", "explanation", "scored_at")
+_CURRENT: tuple[str, ...] = ("title_id", "window", "event_id", "score", "rank")
+_CURRENT += ("previous_rank", "components", "explanation", "scored_at")
+_DESCRIPTION = set(TitleDescription.model_fields)
 
 
-def current_row(history: Mapping[str, object], payload: str) -> dict[str, object]:
+def current_row(history: Mapping[str, object]) -> dict[str, object]:
     """Return a window's ``current_scores`` row: its history row's columns that the table
-    has, and the whole event as published."""
-    return {column: history[column] for column in _CURRENT} | {"payload": payload}
+    has."""
+    return {column: history[column] for column in _CURRENT}
+
+
+def card_row(event: TitleScored) -> dict[str, object]:
+    """Return an event's ``title_cards`` row: what describes the title, as JSON text."""
+    return {
+        "title_id": event.title_id,
+        "description": event.model_dump_json(include=_DESCRIPTION),
+        "scored_at": event.observed_at,
+    }
+
+
+async def write_scores(connection: Executor, events: Sequence[TitleScored]) -> None:
+    """Write published events: history rows, each window's current row, each title's card.
+
+    Events come in the order they were published: per key, the last one wins, and a row
+    is replaced only by a newer one (a redelivered older batch changes nothing).
+    """
+    history = [history_row(event, s) for event in events for s in event.windows]
+    await copy_upsert(connection, TrendScoreRow, history, conflict=["event_id"])
+    await copy_upsert(
+        connection,
+        CurrentScore,
+        [current_row(row) for row in history],
+        conflict=["title_id", "window"],
+        update=[c for c in _CURRENT if c not in ("title_id", "window")],
+        only_if_newer="scored_at",
+    )
+    await copy_upsert(
+        connection,
+        TitleCard,
+        [card_row(event) for event in events],
+        conflict=["title_id"],
+        update=["description", "scored_at"],
+        only_if_newer="scored_at",
+    )
 
 
 class ScoreArchive:
@@ -75,7 +117,6 @@ class ScoreArchive:
     async def store(
         self,
         step: Step,
-        scored: Sequence[Outbound],
         received: Mapping[str, str] | None = None,
         *,
         before_commit: Awaitable[None] | None = None,
@@ -90,26 +131,8 @@ class ScoreArchive:
                 # Payloads are JSON text already: COPY takes them as they are.
                 rows = [_input_row(a, received or {}) for a in step.archive]
                 await copy_upsert(connection, ScorerInput, rows, conflict=["event_id"])
-            if scored:
-                history, current = [], []
-                for published in scored:
-                    event = published.event
-                    assert isinstance(event, TitleScored)
-                    payload = published.value.decode()  # the very JSON that was published
-                    for s in event.windows:
-                        history.append(row := history_row(event, s))
-                        current.append(current_row(row, payload))
-                await copy_upsert(connection, TrendScoreRow, history, conflict=["event_id"])
-                await copy_upsert(
-                    connection,
-                    CurrentScore,
-                    # In order: the last one per key wins. Each window's row keeps the whole
-                    # event as published; readers take their window's item from it.
-                    current,
-                    conflict=["title_id", "window"],
-                    update=["score", "rank", "components", "explanation", "payload", "scored_at"],
-                    only_if_newer="scored_at",
-                )
+            if step.outputs:
+                await write_scores(connection, step.outputs)
             await upsert(
                 connection,
                 ScorerState,

@@ -123,7 +123,7 @@ class ScoreTitles:
         scored = [Outbound(TRENDS_SCORED, s) for s in step.outputs]
 
         async def record(published: Awaitable[None]) -> None:
-            await self.archive.store(step, scored, received, before_commit=published)
+            await self.archive.store(step, received, before_commit=published)
 
         return Outcome(scored, record=record, on_failure=self._forget)
 

@@ -14,23 +14,20 @@ from fastapi import FastAPI
 
 from services.api.hub import TrendHub
 from services.api.rest import add_rest_api
-from services.scorer.archive import current_row, history_row
+from services.scorer.archive import write_scores
 from tests.factories import trend_scored
 from tests.servers import serving
 from trendkit.contracts import TitleScored, TrendScored, now_utc
-from trendkit.db import insert_ignore, upsert
+from trendkit.db import insert_ignore
 from trendkit.db.database import Database
 from trendkit.db.models import (
     ClassificationRow,
-    CurrentScore,
     DriftReport,
     EnrichmentRow,
     ModelVersion,
     ObservationRow,
     Title,
-    TrendScoreRow,
 )
-from trendkit.db.upsert import copy_upsert
 
 pytestmark = pytest.mark.integration
 
@@ -71,20 +68,10 @@ async def api(database_url: str) -> AsyncIterator[Api]:
 
 
 async def store_scores(db: Database, scored: Sequence[TrendScored]) -> None:
-    """Write scores as the scorer does: history rows, and the latest per title+window."""
-    events = [TitleScored.of([s]) for s in scored]
-    # The archive's own row builders; the upserts take their JSON text as the scorer's do.
-    history = [history_row(e, e.windows[0]) for e in events]
+    """Write scores as the scorer does: history rows, the latest per title and window, and
+    each title's card."""
     async with db.transaction() as session:
-        await copy_upsert(session, TrendScoreRow, history, conflict=["event_id"])
-        await upsert(
-            session,
-            CurrentScore,
-            [current_row(h, e.model_dump_json()) for h, e in zip(history, events, strict=True)],
-            conflict=["title_id", "window"],
-            update=["score", "rank", "components", "explanation", "payload", "scored_at"],
-            only_if_newer="scored_at",
-        )
+        await write_scores(session, [TitleScored.of([s]) for s in scored])
 
 
 def dune(rank: int, score: float, at: Any, **overrides: Any) -> TrendScored:

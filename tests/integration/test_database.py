@@ -21,6 +21,7 @@ from trendkit.db.models import EnrichmentRow, ModelVersion, ObservationRow, Titl
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+HEAD = "0006"
 
 
 async def table_names(url: str) -> set[str]:
@@ -37,9 +38,9 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url: str)
 
     await upgrade(database_url)
     assert await table_names(database_url) == expected | {"alembic_version"}
-    assert await current(database_url) == "0005"
+    assert await current(database_url) == HEAD
 
-    # One step down and up again (0005 retypes columns in place).
+    # Steps down and up again (0005 retypes columns in place).
     await downgrade(database_url, "0004")
     assert await current(database_url) == "0004"
     await upgrade(database_url)
@@ -51,7 +52,65 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url: str)
     # Services starting together all migrate at start-up: the lock makes that safe.
     await asyncio.gather(*(upgrade(database_url) for _ in range(4)))
     assert await table_names(database_url) == expected | {"alembic_version"}
-    assert await current(database_url) == "0005"
+    assert await current(database_url) == HEAD
+
+
+async def test_title_cards_migration_moves_descriptions_out_of_current_scores_and_back(
+    database_url: str,
+) -> None:
+    """0006: each window's copy of the published event becomes the row's score columns
+    and one card per title; downgrading writes payloads back that the old readers take."""
+    from services.api.queries import current_items
+    from tests.factories import title_scored, trend_scored
+    from trendkit.contracts import TrendScored
+
+    day = trend_scored(window="day", rank=2, previous_rank=5, observed_at=T0)
+    week = trend_scored(window="week", rank=1, observed_at=T0)
+    live = trend_scored(title_id="tmdb:tv:7", name="Slow Horses", window="live", observed_at=T0)
+    rows = [  # as 0005's scorer stored them: the whole event per window, or (v1) the item
+        (day, title_scored(day, week).model_dump_json()),
+        (week, title_scored(day, week).model_dump_json()),
+        (live, live.model_dump_json()),
+    ]
+    await upgrade(database_url)
+    await downgrade(database_url, "0005")
+    engine = create_engine(database_url, service="test-migration")
+    try:
+        async with engine.begin() as conn:
+            for item, payload in rows:
+                await conn.execute(
+                    text(
+                        'INSERT INTO current_scores (title_id, "window", score, rank,'
+                        " components, explanation, payload, scored_at) VALUES (:t, :w, :s,"
+                        " :r, CAST(:c AS json), :e, CAST(:p AS json), :at)"
+                    ),
+                    {
+                        "t": item.title_id,
+                        "w": item.window,
+                        "s": item.score,
+                        "r": item.rank,
+                        "c": item.components.model_dump_json(),
+                        "e": item.explanation,
+                        "p": payload,
+                        "at": item.observed_at,
+                    },
+                )
+        await upgrade(database_url)
+        async with session_factory(engine)() as session, session.begin():
+            items = await current_items(session)
+        assert sorted(items, key=lambda i: i.window) == sorted(
+            [day, week, live], key=lambda i: i.window
+        )
+
+        await downgrade(database_url, "0005")
+        async with engine.begin() as conn:
+            payloads = (await conn.execute(text("SELECT payload FROM current_scores"))).scalars()
+            restored = [TrendScored.model_validate(p) for p in payloads]
+        assert sorted(restored, key=lambda i: i.window) == sorted(
+            [day, week, live], key=lambda i: i.window
+        )
+    finally:
+        await engine.dispose()
 
 
 async def test_models_match_the_migrations(database_url: str) -> None:
@@ -312,19 +371,18 @@ async def test_copy_upsert_matches_upsert_for_small_and_large_batches(
     from trendkit.db.upsert import copy_upsert
 
     def row(i: int, score: float, at: datetime) -> dict[str, Any]:
-        payload = {"title_id": f"tmdb:movie:{i}", "score": score}
         return {
             "title_id": f"tmdb:movie:{i}",
             "window": "day",
+            "event_id": f"e-{i}-{score}",
             "score": score,
             "rank": i,
-            "components": '{"raw": 1.0}',  # JSON text, as the scorer passes it
+            "components": f'{{"raw": {score}}}',  # JSON text, as the scorer passes it
             "explanation": "",
-            "payload": payload,
             "scored_at": at,
         }
 
-    update = ["score", "rank", "components", "payload", "scored_at"]
+    update = ["event_id", "score", "rank", "components", "scored_at"]
     first = [row(i, 1.0, T0) for i in range(1, rows + 1)]
     async with session.begin():
         await copy_upsert(
@@ -351,7 +409,8 @@ async def test_copy_upsert_matches_upsert_for_small_and_large_batches(
     assert len(stored) == rows
     assert stored["tmdb:movie:1"].score == 1.0
     assert stored["tmdb:movie:2"].score == 9.0
-    assert stored["tmdb:movie:2"].payload == {"title_id": "tmdb:movie:2", "score": 9.0}
+    assert stored["tmdb:movie:2"].event_id == "e-2-9.0"
+    assert stored["tmdb:movie:2"].components == {"raw": 9.0}
     assert stored["tmdb:movie:3"].components == {"raw": 1.0}
 
 

@@ -25,7 +25,6 @@ from trendkit.contracts import (
     dlq_topic,
     make_title_id,
     normalise_title,
-    scored_item,
 )
 
 
@@ -69,23 +68,6 @@ def test_a_scored_event_names_a_repeated_window_and_needs_one() -> None:
     with pytest.raises(ValidationError) as info:
         TitleScored.model_validate(payload)
     assert describe_validation_error(info.value).startswith("windows: List should have at")
-
-
-def test_stored_payloads_of_either_schema_version_give_their_window() -> None:
-    at = datetime(2026, 11, 27, 12, tzinfo=UTC)
-    day, week = (
-        trend_scored(window="day", observed_at=at),
-        trend_scored(window="week", observed_at=at),
-    )
-    current = json.loads(title_scored(day, week).model_dump_json())
-    assert scored_item(current, "week") == week
-    assert scored_item(current) == day
-    assert scored_item(current, "live") is None
-    before = json.loads(day.model_dump_json())  # schema version 1: one window per event
-    assert scored_item(before, "day") == day
-    assert scored_item(before, "week") is None
-    with pytest.raises(ValidationError):
-        scored_item({"schema_version": 1, "window": "day"}, "day")
 
 
 def test_dead_letter_round_trips() -> None:

@@ -204,21 +204,39 @@ class TrendScoreRow(Base):
 
 
 class CurrentScore(Base):
-    """The latest score of a title per window; the api builds its start-up snapshot here."""
+    """The latest score of a title per window; the api builds its start-up snapshot here.
+
+    The row is the window's latest ``trend_scores`` row; what describes the title is in
+    ``title_cards``, once per title (it was each window's copy of the whole event: three
+    copies of every description, half of what Postgres spent on this table).
+    """
 
     __tablename__ = "current_scores"
     __table_args__ = (Index(None, "window", "rank"),)
 
     title_id: Mapped[str] = mapped_column(Text, primary_key=True)
     window: Mapped[str] = mapped_column(String(8), primary_key=True)
+    event_id: Mapped[str] = mapped_column(Text)
     score: Mapped[float] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer)
+    previous_rank: Mapped[int | None] = mapped_column(Integer)
     components: Mapped[Json] = _json_document()
     explanation: Mapped[str] = mapped_column(Text, server_default="")
-    # What the UI shows (title, genres, summary, vibe tags…): the trends.scored event that
-    # last carried this window, as published (TitleScored; rows written before it: one
-    # TrendScored). contracts.scored_item reads either.
-    payload: Mapped[Json] = _json_document()
+    scored_at: Mapped[datetime] = _tz()
+    updated_at: Mapped[datetime] = _tz(default_now=True)
+
+
+class TitleCard(Base):
+    """What the UI shows of a scored title: the description its latest score carried.
+
+    ``description``: the ``TitleDescription`` part of the last ``trends.scored`` event of
+    the title (name and facts, genres, summary, vibe tags, who scored it).
+    """
+
+    __tablename__ = "title_cards"
+
+    title_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    description: Mapped[Json] = _json_document()
     scored_at: Mapped[datetime] = _tz()
     updated_at: Mapped[datetime] = _tz(default_now=True)
 
