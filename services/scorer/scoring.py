@@ -140,10 +140,9 @@ def contribution(
     agreement = params.agreement_bonus * (len(sources) - 1) * total / len(sources)
     hype = params.hype_weight * state.latest.enrichment.hype_score / 100
     raw = total + agreement + velocity + hype
-    # Built here from validated inputs, thousands per batch: skip validation (pydantic
-    # does not revalidate it inside a WindowScore either); the tests validate what the
-    # scorer publishes by reading it back.
-    return ScoreComponents.model_construct(
+    # Validated, though built from validated inputs: pydantic's validator (Rust) builds
+    # the model faster than model_construct (Python): 2.2 against 3.6 µs.
+    return ScoreComponents(
         sources=sources,
         agreement=round(agreement, 6),
         velocity=round(velocity, 6),
