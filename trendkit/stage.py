@@ -25,7 +25,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -163,6 +163,31 @@ class StageMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+
+
+Done = TypeVar("Done")
+LOOP_TURN_S = 0.005
+
+
+async def cooperatively(work: Generator[None, None, Done], turn_s: float = LOOP_TURN_S) -> Done:
+    """Run ``work`` (a generator that pauses between pieces) to its end; return its value.
+
+    Every ``turn_s`` of running, the event loop gets a turn. A handler that works through
+    a batch in one go holds the loop for all of it, and the previous batch's settlement,
+    pipelined to overlap it, cannot take a step meanwhile: each of its round trips to
+    Postgres and the broker waited for the whole handler (the scorer's batches of 2,000
+    titles: ~0.4 s of CPU, during which its previous batch's writes sat unsent).
+    """
+    deadline = time.perf_counter() + turn_s
+    while True:
+        try:
+            next(work)
+        except StopIteration as done:
+            value: Done = done.value
+            return value
+        if time.perf_counter() >= deadline:
+            await asyncio.sleep(0)
+            deadline = time.perf_counter() + turn_s
 
 
 def _raw_records(body: Any) -> list[ConsumerRecord[Any, Any]]:

@@ -8,7 +8,7 @@ touches the broker or the database (``handlers.py`` and ``archive.py`` do).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -74,6 +74,23 @@ class Scorer:
 
     def accept(self, arrivals: Sequence[tuple[int, TitleClassified]], wall: float) -> Step:
         """Take a batch of (partition, event) in; apply what the watermark releases."""
+        work = self.accepting(arrivals, wall)
+        try:
+            while True:
+                next(work)
+        except StopIteration as done:
+            step: Step = done.value
+            return step
+
+    def accepting(
+        self, arrivals: Sequence[tuple[int, TitleClassified]], wall: float
+    ) -> Generator[None, None, Step]:
+        """Do what :meth:`accept` does, pausing after each instant applied; return the step.
+
+        A batch of thousands of titles is a fraction of a second of CPU: run in one go,
+        it would keep the event loop from everything else, such as the previous batch's
+        writes, which then waited for it (``trendkit.stage.cooperatively`` runs this).
+        """
         self._expect(wall)
         admission = self.clock.admit(arrivals, wall)
         step = Step(
@@ -82,7 +99,11 @@ class Scorer:
             late=[e for _, e in admission.late],
             duplicates=admission.duplicates,
         )
-        self._apply(self.clock.release(wall), step)
+        for instant in instants(self.clock.release(wall)):
+            step.outputs.extend(self.board.step(instant))
+            step.applied += len(instant)
+            yield
+        step.released_before = self.clock.released_before
         return step
 
     def tick(self, wall: float, wall_time: datetime, silent_for: float | None = None) -> Step:

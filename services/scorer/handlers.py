@@ -19,7 +19,7 @@ from services.scorer.archive import ScoreArchive
 from services.scorer.engine import ClockPolicy, Scorer, Step
 from services.scorer.scoring import ScoringParams
 from trendkit.contracts import TRENDS_SCORED, TitleClassified, now_utc
-from trendkit.stage import Delivered, Outbound, Outcome
+from trendkit.stage import Delivered, Outbound, Outcome, cooperatively
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,12 @@ class ScoreTitles:
     async def __call__(self, batch: list[Delivered[TitleClassified]]) -> Outcome:
         """Handle one batch from ``titles.classified``."""
         scorer = await self.ready()
-        step = scorer.accept([(d.partition, d.event) for d in batch], time.monotonic())
+        arrivals = [(d.partition, d.event) for d in batch]
+        # Instant by instant, letting the previous batch's writes go on meanwhile.
+        step = await cooperatively(scorer.accepting(arrivals, time.monotonic()))
         # The archive keeps each event as it arrived: its bytes, not a re-encoding.
         received = {d.event.event_id: d.value.decode() for d in batch}
-        return self._outcome(step, received)
+        return self._outcome(scorer, step, received)
 
     async def tick(self, silent_for: float) -> Outcome | None:
         """Between batches: release what idle partitions held back, let a quiet clock move.
@@ -101,10 +103,12 @@ class ScoreTitles:
         """
         scorer = await self.ready()
         step = scorer.tick(time.monotonic(), now_utc(), silent_for)
-        return None if step.empty else self._outcome(step, {})
+        return None if step.empty else self._outcome(scorer, step, {})
 
-    def _outcome(self, step: Step, received: dict[str, str]) -> Outcome:
-        assert self.scorer is not None
+    def _outcome(self, scorer: Scorer, step: Step, received: dict[str, str]) -> Outcome:
+        # ``scorer``, not ``self.scorer``: while the batch was being scored, the previous
+        # one may have failed to settle and dropped the state (``_forget``); this batch
+        # then fails too (it waits for that one) and is undone.
         if step.late:
             self.metrics.late.inc(len(step.late))
             first = step.late[0]
@@ -117,7 +121,7 @@ class ScoreTitles:
                 first.observed_at.isoformat(),
             )
         self.metrics.duplicates.inc(step.duplicates)
-        self.metrics.waiting.set(self.scorer.clock.waiting)
+        self.metrics.waiting.set(scorer.clock.waiting)
         if step.released_before is not None:
             self.metrics.watermark.set(step.released_before.timestamp())
         scored = [Outbound(TRENDS_SCORED, s) for s in step.outputs]

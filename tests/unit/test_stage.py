@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import pytest
@@ -15,7 +16,14 @@ from prometheus_client import CollectorRegistry
 from tests.factories import title_observed
 from trendkit.contracts import TITLES_ENRICHED, TITLES_RAW, DeadLetter, TitleObserved
 from trendkit.settings import CommonSettings
-from trendkit.stage import BatchStage, Outbound, Outcome, PermanentError, StageMetrics
+from trendkit.stage import (
+    BatchStage,
+    Outbound,
+    Outcome,
+    PermanentError,
+    StageMetrics,
+    cooperatively,
+)
 
 
 class RecordingBroker:
@@ -370,3 +378,34 @@ async def test_a_record_writes_while_the_outputs_are_acknowledged_and_commits_on
     else:
         assert log == ["written", "committed"]
         assert delivery.settled == ["commit 1"]
+
+
+async def test_cooperative_work_lets_other_tasks_run_and_returns_its_value() -> None:
+    """A handler's long run gives the loop turns (the previous batch's settlement runs in
+    them) and still returns what the work made."""
+    steps: list[int] = []
+    turns: list[int] = []
+
+    def work() -> Generator[None, None, str]:
+        for i in range(200):
+            steps.append(i)
+            time.sleep(0.0002)  # a piece of CPU-bound work
+            yield
+        return "done"
+
+    async def elsewhere() -> None:
+        while True:
+            turns.append(len(steps))  # how far the work was when this task got a turn
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(elsewhere())
+    try:
+        await asyncio.sleep(0)
+        assert await cooperatively(work(), turn_s=0.005) == "done"
+    finally:
+        other.cancel()
+    assert steps == list(range(200))
+    # It had turns in the middle of the work, not only before and after it, but not one
+    # per piece: the work keeps the loop for a turn's worth of time at a time.
+    during = [t for t in turns if 0 < t < 200]
+    assert 2 <= len(during) < 100
