@@ -203,9 +203,9 @@ def _trie_regex(words: Iterable[str]) -> str:
     The keywords as a trie: one alternation per branching point, each alternative
     starting with a different character, so the engine follows one path through the
     text instead of trying 229 keywords in turn at every word (the enricher spent 19 %
-    of its CPU in ``keyword_hits`` with that; 35 → 9 µs per title). A keyword that ends
-    where a longer one goes on makes the rest optional, and greedy: the longest wins, as
-    it did when the alternation listed the keywords longest first.
+    of its CPU in ``keyword_hits`` with that; both lexicons: 35 → 19 µs a title). A
+    keyword that ends where a longer one goes on makes the rest optional, and greedy: the
+    longest wins, as it did when the alternation listed the keywords longest first.
     """
     trie: _Trie = {}
     for word in words:
