@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trendkit.contracts import WINDOWS, TrendScored, Window
 from trendkit.db.database import Database
 from trendkit.db.models import (
+    SCORE_COLUMNS,
     ClassificationRow,
     CurrentScore,
     DriftReport,
@@ -246,12 +247,6 @@ def _title_genres(rows: TitleRows, latest: TrendScored | None) -> TitleGenres:
     )
 
 
-# A score row's columns that an item has as they are; its ``scored_at`` is the item's
-# ``observed_at``.
-_ITEM_COLUMNS = ("event_id", "title_id", "window", "score", "rank", "previous_rank")
-_SCORE_COLUMNS = (*_ITEM_COLUMNS, "components", "explanation", "scored_at")
-
-
 def score_item(row: Mapping[Any, Any], description: Any) -> TrendScored | None:
     """Return a ranking item from a score row (``trend_scores`` or ``current_scores``) and
     the title's card (``title_cards.description``); None when they do not make one.
@@ -265,10 +260,9 @@ def score_item(row: Mapping[Any, Any], description: Any) -> TrendScored | None:
         return TrendScored.model_validate(
             {
                 **description,
-                **{c: row[c] for c in _ITEM_COLUMNS},
+                **{c: row[c] for c in SCORE_COLUMNS if c != "scored_at"},
                 "components": row["components"] or {},
-                "explanation": row["explanation"],
-                "observed_at": row["scored_at"],
+                "observed_at": row["scored_at"],  # the score's instant is the item's
             }
         )
     except ValidationError:
@@ -284,7 +278,7 @@ async def current_items(
     """Return current scores as ranking items: ``current_scores`` rows with their cards."""
     c = CurrentScore
     query = (
-        select(*(c.__table__.c[name] for name in _SCORE_COLUMNS), TitleCard.description)
+        select(*(c.__table__.c[name] for name in SCORE_COLUMNS), TitleCard.description)
         .outerjoin(TitleCard, TitleCard.title_id == c.title_id)
         .where(*where)
         .order_by(*order_by)
@@ -292,7 +286,7 @@ async def current_items(
     )
     rows = await session.execute(query)
     items = (score_item(row._mapping, row.description) for row in rows)
-    return [item for item in items if item is not None and item.window in WINDOWS]
+    return [item for item in items if item is not None]
 
 
 # --- history and time travel --------------------------------------------------------

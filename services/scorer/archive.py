@@ -25,7 +25,14 @@ from trendkit.contracts import (
     WindowScore,
 )
 from trendkit.db.database import Database
-from trendkit.db.models import CurrentScore, ScorerInput, ScorerState, TitleCard, TrendScoreRow
+from trendkit.db.models import (
+    SCORE_COLUMNS,
+    CurrentScore,
+    ScorerInput,
+    ScorerState,
+    TitleCard,
+    TrendScoreRow,
+)
 from trendkit.db.upsert import Executor, copy_upsert, upsert
 
 READ_CHUNK = 5_000
@@ -61,15 +68,13 @@ def history_row(event: TitleScored, s: WindowScore) -> dict[str, object]:
     }
 
 
-_CURRENT: tuple[str, ...] = ("title_id", "window", "event_id", "score", "rank")
-_CURRENT += ("previous_rank", "components", "explanation", "scored_at")
 _DESCRIPTION = set(TitleDescription.model_fields)
+_CURRENT_KEY = ("title_id", "window")
 
 
 def current_row(history: Mapping[str, object]) -> dict[str, object]:
-    """Return a window's ``current_scores`` row: its history row's columns that the table
-    has."""
-    return {column: history[column] for column in _CURRENT}
+    """Return a window's ``current_scores`` row: its history row's score columns."""
+    return {column: history[column] for column in SCORE_COLUMNS}
 
 
 def card_row(event: TitleScored) -> dict[str, object]:
@@ -93,14 +98,18 @@ async def write_scores(connection: Executor, events: Sequence[TitleScored]) -> N
         connection,
         CurrentScore,
         [current_row(row) for row in history],
-        conflict=["title_id", "window"],
-        update=[c for c in _CURRENT if c not in ("title_id", "window")],
+        conflict=_CURRENT_KEY,
+        update=[c for c in SCORE_COLUMNS if c not in _CURRENT_KEY],
         only_if_newer="scored_at",
     )
+    # One card per title: its last event's (a title scored at several instants of the
+    # batch is described by each; only the last one's description is kept, so only it is
+    # encoded).
+    latest = {event.title_id: event for event in events}
     await copy_upsert(
         connection,
         TitleCard,
-        [card_row(event) for event in events],
+        [card_row(event) for event in latest.values()],
         conflict=["title_id"],
         update=["description", "scored_at"],
         only_if_newer="scored_at",

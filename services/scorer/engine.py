@@ -8,7 +8,7 @@ touches the broker or the database (``handlers.py`` and ``archive.py`` do).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -80,7 +80,7 @@ class Scorer:
                 next(work)
         except StopIteration as done:
             step: Step = done.value
-            return step
+        return step
 
     def accepting(
         self, arrivals: Sequence[tuple[int, TitleClassified]], wall: float
@@ -99,11 +99,7 @@ class Scorer:
             late=[e for _, e in admission.late],
             duplicates=admission.duplicates,
         )
-        for instant in instants(self.clock.release(wall)):
-            step.outputs.extend(self.board.step(instant))
-            step.applied += len(instant)
-            yield
-        step.released_before = self.clock.released_before
+        yield from self._applying(self.clock.release(wall), step)
         return step
 
     def tick(self, wall: float, wall_time: datetime, silent_for: float | None = None) -> Step:
@@ -125,7 +121,8 @@ class Scorer:
         quiet = self.clock.quiet_for(wall)
         if silent_for is not None:
             quiet = min(quiet, silent_for)
-        self._apply(self.clock.release(wall, quiet), step)
+        for _ in self._applying(self.clock.release(wall, quiet), step):
+            pass
         board_now = self.board.now
         live_h = self.params.half_life_hours["live"] * self.params.decay_tick
         if (
@@ -145,10 +142,12 @@ class Scorer:
         step.released_before = self.clock.released_before
         return step
 
-    def _apply(self, released: Iterable[TitleClassified], step: Step) -> None:
+    def _applying(self, released: Iterable[TitleClassified], step: Step) -> Iterator[None]:
+        """Apply released inputs to the board one instant at a time, pausing after each."""
         for instant in instants(released):
             step.outputs.extend(self.board.step(instant))
             step.applied += len(instant)
+            yield
         step.released_before = self.clock.released_before
 
     @classmethod

@@ -422,11 +422,14 @@ async def test_copy_upsert_into_an_append_only_table_skips_stored_rows_and_keeps
     goes on: the stored rows stay as they were, the new ones go in."""
     from trendkit.db.models import ScorerInput
 
+    staging = text("SELECT to_regclass('pg_temp._staging_scorer_inputs')")
     async with session.begin():
         await archive(session, scorer_inputs("s"))
+        assert await session.scalar(staging) is None  # all new: no staging table
     again = [r | {"payload": '{"changed": true}'} for r in scorer_inputs("s")]
     async with session.begin():
         await archive(session, again[:50] + scorer_inputs("t"))
+        assert await session.scalar(staging) is not None  # a stored row: staged
         await archive(session, scorer_inputs("u"))  # the transaction is still usable
     async with session.begin():
         stored = await session.scalar(select(func.count()).select_from(ScorerInput))

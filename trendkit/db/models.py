@@ -226,6 +226,13 @@ class CurrentScore(Base):
     updated_at: Mapped[datetime] = _tz(default_now=True)
 
 
+SCORE_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in CurrentScore.__table__.c if c.name in TrendScoreRow.__table__.c
+)
+"""A window's score as both score tables hold it: a ``current_scores`` row is the
+window's latest ``trend_scores`` row, these columns of it."""
+
+
 class TitleCard(Base):
     """What the UI shows of a scored title: the description its latest score carried.
 
